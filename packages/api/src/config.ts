@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * Configuration from the environment (DESIGN §12), validated once at start.
+ * An invalid value stops the process with one message naming the variable.
+ */
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const schema = z
+  .object({
+    PORT: int(3000, 0),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL').optional(),
+    DATA_DIR: z.string().min(1).default('.data'),
+    LLM_PROVIDER: z.enum(['local', 'openai-compatible', 'openai', 'anthropic']).default('local'),
+    LLM_BASE_URL: z.url().optional(),
+    LLM_API_KEY: z.string().optional(),
+    LLM_MODEL: z.string().min(1).optional(),
+    LOCAL_MODEL_TOKEN_DELAY_MS: int(15),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    CHECKPOINT_INTERVAL_MS: int(1000, 10),
+    LEASE_MS: int(15000, 100),
+    SWEEP_INTERVAL_MS: int(2000, 50),
+    POLL_INTERVAL_MS: int(1000, 50),
+    MAX_RUN_ATTEMPTS: int(3, 1),
+    MAX_CONCURRENT_RUNS: int(32, 1),
+    APPROVAL_TIMEOUT_MS: int(24 * 60 * 60 * 1000, 1),
+    IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
+    HISTORY_BUDGET_CHARS: int(48000, 100),
+    SHUTDOWN_GRACE_MS: int(5000, 0),
+    INSTANCE_ID: z.string().min(1).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.LLM_PROVIDER === 'openai-compatible' && !env.LLM_BASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['LLM_BASE_URL'], message: 'is required when LLM_PROVIDER=openai-compatible' });
+    }
+    if ((env.LLM_PROVIDER === 'openai' || env.LLM_PROVIDER === 'anthropic') && !env.LLM_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['LLM_API_KEY'], message: `is required when LLM_PROVIDER=${env.LLM_PROVIDER}` });
+    }
+    if (env.LLM_PROVIDER !== 'local' && !env.LLM_MODEL) {
+      ctx.addIssue({ code: 'custom', path: ['LLM_MODEL'], message: `is required when LLM_PROVIDER=${env.LLM_PROVIDER}` });
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid configuration: ${String(issue.path[0] ?? '')} ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The model a new context gets when it does not name one, e.g. `local:scripted`. */
+export function defaultModel(config: Config): string {
+  return config.LLM_PROVIDER === 'local' ? 'local:scripted' : `${config.LLM_PROVIDER}:${config.LLM_MODEL}`;
+}

@@ -1,0 +1,636 @@
+import { DomainError, IllegalTransitionError, LeaseLostError, notFound } from './errors.ts';
+import type { ContextChanges, ContextEvent, EventPayloads, EventType } from './events.ts';
+import { isoOrNull, toIso } from './events.ts';
+import { transition, type FsmInput } from './fsm.ts';
+import type {
+  BusyPolicy,
+  ContextMode,
+  MessagePart,
+  MessageRecord,
+  RunRecord,
+  ToolCallRecord,
+} from './records.ts';
+import { SETTLED_TOOL_STATUSES, TERMINAL_RUN_STATUSES, textOf } from './records.ts';
+import { applyEvent } from './reducer.ts';
+import { activeRunIdOf, type ContextState } from './state.ts';
+import type { ContextView, Table } from './view.ts';
+
+export type Clock = () => Date;
+
+export interface RowChange {
+  table: Table;
+  id: string;
+  isNew: boolean;
+  /** A run's lease columns changed (they are infrastructure: not in the event log). */
+  lease?: boolean;
+}
+
+export interface RequestedToolCall {
+  id: string;
+  name: string;
+  args: unknown;
+  argsHash: string;
+  /** 'required': ask a human; 'auto': run without asking; 'invalid': arguments failed validation. */
+  approval: 'required' | 'auto' | 'invalid';
+  error?: string;
+}
+
+export interface ToolDecision {
+  toolCallId: string;
+  approve: boolean;
+  reason?: string | undefined;
+  argsHash?: string | undefined;
+}
+
+/**
+ * The context aggregate (DESIGN §5). Every change goes through a method that
+ * checks the rules, runs the FSM and emits events; the events are applied by
+ * the shared reducer, which records which rows changed. `isDirty` is true
+ * exactly when there is something to save.
+ */
+export class ContextAggregate {
+  private readonly changes = new Map<string, RowChange>();
+  private readonly newEvents: ContextEvent[] = [];
+  private infraDirty = false;
+
+  private constructor(
+    private view: ContextView,
+    private readonly clock: Clock,
+    readonly expectedVersion: number | null,
+  ) {}
+
+  static create(
+    input: {
+      id: string;
+      ownerId: string;
+      title: string;
+      model: string;
+      mode: ContextMode;
+      systemPrompt: string | null;
+      busyPolicy: BusyPolicy;
+      mainBranchId: string;
+    },
+    clock: Clock,
+  ): ContextAggregate {
+    const now = clock();
+    const draft = new ContextAggregate(null as unknown as ContextView, clock, null);
+    draft.emit('context.created', {
+      context: {
+        id: input.id,
+        ownerId: input.ownerId,
+        title: input.title,
+        model: input.model,
+        mode: input.mode,
+        systemPrompt: input.systemPrompt,
+        busyPolicy: input.busyPolicy,
+        createdAt: toIso(now),
+      },
+    });
+    draft.emit('branch.created', {
+      branch: { id: input.mainBranchId, name: 'main', headMessageId: null, forkedFromMessageId: null, createdAt: toIso(now) },
+    });
+    return draft;
+  }
+
+  static load(view: ContextView, clock: Clock): ContextAggregate {
+    return new ContextAggregate(view, clock, view.context.version);
+  }
+
+  // ---- reading -----------------------------------------------------------
+
+  get id() {
+    return this.view.context.id;
+  }
+  get context() {
+    return this.view.context;
+  }
+  get state(): ContextState {
+    return this.view.context.state;
+  }
+  get isNew() {
+    return this.expectedVersion === null;
+  }
+  get isDirty() {
+    return this.newEvents.length > 0 || this.infraDirty;
+  }
+  get uncommittedEvents(): readonly ContextEvent[] {
+    return this.newEvents;
+  }
+  get rowChanges(): readonly RowChange[] {
+    return [...this.changes.values()];
+  }
+  get rows(): ContextView {
+    return this.view;
+  }
+  run(runId: string): RunRecord {
+    const run = this.view.runs.get(runId);
+    if (!run) throw notFound('run', runId);
+    return run;
+  }
+  get activeRun(): RunRecord | null {
+    const id = activeRunIdOf(this.state);
+    return id ? this.run(id) : null;
+  }
+  /** Runs waiting behind the active one, in the order they will execute. */
+  get queue(): RunRecord[] {
+    const active = activeRunIdOf(this.state);
+    return [...this.view.runs.values()]
+      .filter((r) => r.status === 'pending' && r.id !== active)
+      .sort((a, b) => this.triggerSeq(a) - this.triggerSeq(b) || a.createdAt.getTime() - b.createdAt.getTime());
+  }
+  toolCallsOf(runId: string): ToolCallRecord[] {
+    return [...this.view.toolCalls.values()]
+      .filter((t) => t.runId === runId)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+  }
+  messagesOf(runId: string): MessageRecord[] {
+    return [...this.view.messages.values()].filter((m) => m.runId === runId).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Called by the repository once the transaction committed. */
+  markCommitted(newVersion: number) {
+    this.view.context.version = newVersion;
+    (this as { expectedVersion: number | null }).expectedVersion = newVersion;
+    this.changes.clear();
+    this.newEvents.length = 0;
+    this.infraDirty = false;
+  }
+
+  // ---- context commands ----------------------------------------------------
+
+  update(changes: { title?: string; systemPrompt?: string | null; model?: string; mode?: ContextMode; busyPolicy?: BusyPolicy }) {
+    this.assertLive();
+    const diff: ContextChanges = {};
+    for (const [key, value] of Object.entries(changes) as [keyof typeof changes, unknown][]) {
+      if (value !== undefined && this.context[key] !== value) (diff as Record<string, unknown>)[key] = value;
+    }
+    if (Object.keys(diff).length > 0) this.emit('context.updated', { changes: diff });
+  }
+
+  delete() {
+    this.assertLive();
+    const active = this.activeRun;
+    if (active) this.cancel(active.id);
+    for (const queued of this.queue) this.cancel(queued.id);
+    this.emit('context.deleted', { deletedAt: toIso(this.clock()) });
+  }
+
+  switchBranch(branchId: string) {
+    this.assertLive();
+    if (!this.view.branches.has(branchId)) throw notFound('branch', branchId);
+    if (this.context.activeBranchId !== branchId) this.emit('branch.switched', { branchId });
+  }
+
+  // ---- user messages and runs ------------------------------------------------
+
+  acceptUserMessage(input: {
+    messageId: string;
+    runId: string;
+    text: string;
+    clientMessageId: string | null;
+    editOfMessageId?: string | undefined;
+    newBranchId?: string | undefined;
+  }): { message: MessageRecord; run: RunRecord } {
+    this.assertLive();
+    this.assertMayStartRun();
+    if (input.editOfMessageId) {
+      const edited = this.view.messages.get(input.editOfMessageId);
+      if (!edited || edited.role !== 'user') throw notFound('message', input.editOfMessageId);
+      this.fork(input.newBranchId ?? `${input.messageId}-branch`, edited.id, edited.parentId);
+    }
+    const branch = this.activeBranch();
+    const now = this.clock();
+    this.emit('message.created', {
+      message: {
+        id: input.messageId,
+        branchId: branch.id,
+        parentId: branch.headMessageId,
+        seq: this.context.lastMessageSeq + 1,
+        role: 'user',
+        parts: [{ type: 'text', text: input.text }],
+        status: 'complete',
+        runId: input.runId,
+        clientMessageId: input.clientMessageId,
+        createdAt: toIso(now),
+      },
+    });
+    this.queueRun(input.runId, branch.id, input.messageId);
+    return { message: this.view.messages.get(input.messageId)!, run: this.run(input.runId) };
+  }
+
+  /** Forks a branch at an assistant reply and answers its trigger again. */
+  regenerate(input: { messageId: string; runId: string; newBranchId: string }): RunRecord {
+    this.assertLive();
+    this.assertMayStartRun();
+    const reply = this.view.messages.get(input.messageId);
+    if (!reply || reply.role !== 'assistant' || !reply.runId) throw notFound('message', input.messageId);
+    if (reply.status === 'streaming') throw new DomainError('conflict', 'MESSAGE_STREAMING', 'the reply is still streaming');
+    const trigger = this.run(reply.runId).triggerMessageId;
+    this.fork(input.newBranchId, reply.id, reply.parentId);
+    this.queueRun(input.runId, input.newBranchId, trigger);
+    return this.run(input.runId);
+  }
+
+  /** A worker takes the active run: a fresh start, a recovered retry, or a hand-off after approval. */
+  claimRun(runId: string, owner: string, leaseExpiresAt: Date): boolean {
+    const run = this.activeRun;
+    if (!run || run.id !== runId || this.state.type === 'AwaitingToolApproval') return false;
+    const now = this.clock();
+    const free = run.leaseOwner === null || (run.leaseExpiresAt !== null && run.leaseExpiresAt <= now);
+    if (!free || (run.status !== 'pending' && run.status !== 'processing')) return false;
+    if (run.status === 'pending') this.emit('run.started', { runId, attempt: run.attempt, startedAt: toIso(now) });
+    this.setLease(run, owner, leaseExpiresAt);
+    return true;
+  }
+
+  assertLease(runId: string, owner: string): RunRecord {
+    const run = this.view.runs.get(runId);
+    if (!run || run.status !== 'processing' || run.leaseOwner !== owner || activeRunIdOf(this.state) !== runId) {
+      throw new LeaseLostError(runId);
+    }
+    return run;
+  }
+
+  releaseLease(runId: string) {
+    const run = this.view.runs.get(runId);
+    if (run && run.leaseOwner !== null) this.setLease(run, null, null);
+  }
+
+  // ---- the model's reply -------------------------------------------------------
+
+  startReply(runId: string, owner: string, messageId: string): MessageRecord {
+    const run = this.assertLease(runId, owner);
+    if (this.state.type !== 'ProcessingUserMessage') throw new IllegalTransitionError(this.state.type, 'start_reply');
+    const branch = this.branch(run.branchId);
+    this.emit('message.created', {
+      message: {
+        id: messageId,
+        branchId: branch.id,
+        parentId: branch.headMessageId,
+        seq: this.context.lastMessageSeq + 1,
+        role: 'assistant',
+        parts: [],
+        status: 'streaming',
+        runId,
+        clientMessageId: null,
+        createdAt: toIso(this.clock()),
+      },
+    });
+    return this.view.messages.get(messageId)!;
+  }
+
+  /** Persists streamed text; does nothing (stays clean) when the text has not changed. */
+  checkpoint(messageId: string, text: string) {
+    const message = this.view.messages.get(messageId);
+    if (!message) throw notFound('message', messageId);
+    const current = textOf(message.parts);
+    if (text === current) return;
+    if (!text.startsWith(current)) throw new Error(`checkpoint of ${messageId} does not extend the stored text`);
+    this.emit('message.checkpointed', { messageId, offset: current.length, text: text.slice(current.length) });
+  }
+
+  completeReply(runId: string, owner: string, messageId: string, reply: { text: string; toolCalls: RequestedToolCall[] }) {
+    this.assertLease(runId, owner);
+    this.checkpoint(messageId, reply.text);
+    const parts: MessagePart[] = reply.text ? [{ type: 'text', text: reply.text }] : [];
+    for (const call of reply.toolCalls) parts.push({ type: 'tool-call', toolCallId: call.id, toolName: call.name, args: call.args });
+    this.emit('message.completed', { messageId, parts });
+
+    if (reply.toolCalls.length === 0) {
+      this.finishRun(runId, { type: 'model_finished' }, 'run.completed', {});
+      return;
+    }
+    const now = toIso(this.clock());
+    for (const call of reply.toolCalls) {
+      const status = call.approval === 'required' ? 'pending_approval' : call.approval === 'auto' ? 'approved' : 'failed';
+      this.emit('tool.requested', {
+        toolCall: {
+          id: call.id,
+          runId,
+          messageId,
+          name: call.name,
+          args: call.args,
+          argsHash: call.argsHash,
+          status,
+          result: call.approval === 'invalid' ? { error: call.error ?? 'invalid arguments' } : null,
+          createdAt: now,
+          decidedAt: call.approval === 'auto' ? now : null,
+          decidedBy: call.approval === 'auto' ? 'policy' : null,
+          reason: null,
+        },
+      });
+    }
+    const pendingApproval = reply.toolCalls
+      .filter((c) => c.approval === 'required')
+      .map((c) => ({ id: c.id, name: c.name, args: c.args }));
+    const next = this.fsm({ type: 'tools_requested', pendingApproval });
+    if (next.state.type === 'AwaitingToolApproval') {
+      this.emit('run.status_changed', { runId, status: 'awaiting_approval' });
+      this.releaseLease(runId);
+    }
+  }
+
+  // ---- tools -------------------------------------------------------------------
+
+  decideTools(runId: string, decisions: ToolDecision[], decidedBy: string, expired = false) {
+    this.assertLive();
+    const state = this.state;
+    if (state.type !== 'AwaitingToolApproval' || state.runId !== runId) {
+      throw new DomainError('conflict', 'RUN_NOT_AWAITING_APPROVAL', `run ${runId} is not awaiting approval`, {
+        state,
+      });
+    }
+    const seen = new Set<string>();
+    for (const decision of decisions) {
+      if (seen.has(decision.toolCallId)) {
+        throw new DomainError('invalid', 'DUPLICATE_DECISION', `tool call ${decision.toolCallId} decided twice`);
+      }
+      seen.add(decision.toolCallId);
+      const call = this.view.toolCalls.get(decision.toolCallId);
+      if (!call || call.runId !== runId) throw notFound('tool_call', decision.toolCallId);
+      if (call.status !== 'pending_approval') {
+        throw new DomainError('conflict', 'TOOL_CALL_ALREADY_DECIDED', `tool call ${call.id} is ${call.status}`, {
+          status: call.status,
+        });
+      }
+      if (decision.argsHash !== undefined && decision.argsHash !== call.argsHash) {
+        throw new DomainError('conflict', 'TOOL_ARGS_CHANGED', `tool call ${call.id} has different arguments`);
+      }
+    }
+    const now = toIso(this.clock());
+    for (const decision of decisions) {
+      this.emit('tool.decided', {
+        toolCallId: decision.toolCallId,
+        status: expired ? 'expired' : decision.approve ? 'approved' : 'denied',
+        decidedBy,
+        decidedAt: now,
+        reason: decision.reason ?? null,
+      });
+    }
+    const stillPending = state.pendingToolCalls.filter((p) => !seen.has(p.id));
+    const next = this.fsm({ type: 'tools_decided', stillPending });
+    if (next.state.type === 'ExecutingTools') this.emit('run.status_changed', { runId, status: 'processing' });
+  }
+
+  /** Denies as `expired` every call of the waiting run older than the timeout. */
+  expireApprovals(timeoutMs: number): number {
+    const state = this.state;
+    if (state.type !== 'AwaitingToolApproval') return 0;
+    const limit = this.clock().getTime() - timeoutMs;
+    const stale = this.toolCallsOf(state.runId).filter(
+      (t) => t.status === 'pending_approval' && t.createdAt.getTime() <= limit,
+    );
+    if (stale.length === 0) return 0;
+    this.decideTools(
+      state.runId,
+      stale.map((t) => ({ toolCallId: t.id, approve: false, reason: 'approval timed out' })),
+      'system',
+      true,
+    );
+    return stale.length;
+  }
+
+  /** Claims one approved call before it runs, so it can never run twice. */
+  claimTool(runId: string, owner: string, toolCallId: string): boolean {
+    this.assertLease(runId, owner);
+    const call = this.view.toolCalls.get(toolCallId);
+    if (!call || call.runId !== runId || call.status !== 'approved') return false;
+    this.emit('tool.started', { toolCallId });
+    return true;
+  }
+
+  finishTool(runId: string, owner: string, toolCallId: string, outcome: { ok: boolean; result: unknown }) {
+    this.assertLease(runId, owner);
+    this.emit('tool.finished', { toolCallId, status: outcome.ok ? 'succeeded' : 'failed', result: outcome.result });
+  }
+
+  /** All calls settled: their results become one `tool` message and the model continues. */
+  completeToolStep(runId: string, owner: string, messageId: string) {
+    const run = this.assertLease(runId, owner);
+    const calls = this.toolCallsOf(runId).filter((t) => !this.resultAlreadySent(t));
+    const unsettled = calls.filter((t) => !SETTLED_TOOL_STATUSES.includes(t.status));
+    if (unsettled.length > 0) throw new Error(`tool calls not settled: ${unsettled.map((t) => t.id).join(', ')}`);
+    const branch = this.branch(run.branchId);
+    this.emit('message.created', {
+      message: {
+        id: messageId,
+        branchId: branch.id,
+        parentId: branch.headMessageId,
+        seq: this.context.lastMessageSeq + 1,
+        role: 'tool',
+        parts: calls.map((t) => ({
+          type: 'tool-result' as const,
+          toolCallId: t.id,
+          toolName: t.name,
+          status: t.status,
+          result: toolResultFor(t),
+        })),
+        status: 'complete',
+        runId,
+        clientMessageId: null,
+        createdAt: toIso(this.clock()),
+      },
+    });
+    this.fsm({ type: 'tool_results_in' });
+  }
+
+  /** Tool calls of the run whose result the model has not received yet. */
+  unsentToolCalls(runId: string): ToolCallRecord[] {
+    return this.toolCallsOf(runId).filter((t) => !this.resultAlreadySent(t));
+  }
+
+  // ---- endings -------------------------------------------------------------------
+
+  /** Cancels the active run (partial reply kept, marked) or a queued one. Returns the run or null. */
+  cancel(runId?: string): RunRecord | null {
+    const targetId = runId ?? activeRunIdOf(this.state);
+    if (!targetId) return null;
+    const run = this.run(targetId);
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) return run;
+    const now = toIso(this.clock());
+    if (activeRunIdOf(this.state) !== run.id) {
+      this.emit('run.cancelled', { runId: run.id, completedAt: now });
+      return run;
+    }
+    for (const call of this.toolCallsOf(run.id)) {
+      if (call.status === 'pending_approval' || call.status === 'approved') {
+        this.emit('tool.decided', { toolCallId: call.id, status: 'denied', decidedBy: 'system', decidedAt: now, reason: 'run cancelled' });
+      }
+    }
+    this.markStreaming(run.id, 'cancelled');
+    this.finishRun(run.id, { type: 'cancel' }, 'run.cancelled', {});
+    return run;
+  }
+
+  /** The executor of a cancelled run stores the text it streamed after the last checkpoint. */
+  flushCancelledText(runId: string, messageId: string, text: string) {
+    const message = this.view.messages.get(messageId);
+    if (this.view.runs.get(runId)?.status !== 'cancelled' || message?.runId !== runId || message.status !== 'cancelled') return;
+    this.checkpoint(messageId, text);
+  }
+
+  fail(runId: string, error: string) {
+    const run = this.run(runId);
+    if (activeRunIdOf(this.state) !== runId || TERMINAL_RUN_STATUSES.includes(run.status)) return;
+    this.markStreaming(runId, 'error');
+    this.finishRun(runId, { type: 'failure', error }, 'run.failed', { error });
+  }
+
+  /** The owner's lease expired (crash): mark the partial reply, then retry the run or give up. */
+  recover(runId: string, maxAttempts: number) {
+    const run = this.run(runId);
+    if (activeRunIdOf(this.state) !== runId || run.status !== 'processing') return;
+    this.markStreaming(runId, 'interrupted');
+    for (const call of this.toolCallsOf(runId)) {
+      // It may or may not have run; running it again could repeat a side effect.
+      if (call.status === 'running') {
+        this.emit('tool.finished', {
+          toolCallId: call.id,
+          status: 'failed',
+          result: { error: 'interrupted while running; not run again' },
+        });
+      }
+    }
+    if (run.attempt < maxAttempts) {
+      this.fsm({ type: 'lease_expired', requeue: true });
+      this.emit('run.status_changed', { runId, status: 'pending', attempt: run.attempt + 1, reason: 'recovered after lease expiry' });
+      this.releaseLease(runId);
+    } else {
+      const error = `run interrupted ${run.attempt} times; giving up`;
+      this.finishRun(runId, { type: 'lease_expired', requeue: false }, 'run.interrupted', { error });
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private finishRun(
+    runId: string,
+    input: FsmInput,
+    type: 'run.completed' | 'run.cancelled' | 'run.failed' | 'run.interrupted',
+    extra: { error?: string },
+  ) {
+    const completedAt = toIso(this.clock());
+    if (type === 'run.failed' || type === 'run.interrupted') {
+      this.emit(type, { runId, completedAt, error: extra.error ?? 'error' });
+    } else {
+      this.emit(type, { runId, completedAt });
+    }
+    this.releaseLease(runId);
+    this.fsm(input, extra.error ?? null);
+  }
+
+  /** Runs the FSM and records the new state; then does the effects that belong to the aggregate. */
+  private fsm(input: FsmInput, lastError: string | null = null) {
+    const next = transition(this.state, input);
+    const changes: ContextChanges = { state: next.state, activeRunId: activeRunIdOf(next.state) };
+    if (input.type === 'failure' || (input.type === 'lease_expired' && !input.requeue)) changes.lastError = lastError;
+    this.emit('context.updated', { changes });
+    if (next.effects.includes('start_next_run')) this.startNextQueued();
+    return next;
+  }
+
+  private startNextQueued() {
+    const next = this.queue[0];
+    if (next && this.state.type === 'Idle') this.fsm({ type: 'user_message_accepted', runId: next.id });
+  }
+
+  private queueRun(runId: string, branchId: string, triggerMessageId: string) {
+    this.emit('run.queued', { run: { id: runId, branchId, triggerMessageId, createdAt: toIso(this.clock()) } });
+    if (this.state.type === 'Idle') this.fsm({ type: 'user_message_accepted', runId });
+  }
+
+  private fork(branchId: string, forkedFromMessageId: string, headMessageId: string | null) {
+    this.emit('branch.created', {
+      branch: {
+        id: branchId,
+        name: `branch-${this.view.branches.size + 1}`,
+        headMessageId,
+        forkedFromMessageId,
+        createdAt: toIso(this.clock()),
+      },
+    });
+    this.emit('branch.switched', { branchId });
+  }
+
+  private markStreaming(runId: string, status: 'interrupted' | 'cancelled' | 'error') {
+    for (const message of this.messagesOf(runId)) {
+      if (message.status === 'streaming') this.emit('message.interrupted', { messageId: message.id, status });
+    }
+  }
+
+  private resultAlreadySent(call: ToolCallRecord): boolean {
+    return [...this.view.messages.values()].some(
+      (m) => m.role === 'tool' && m.runId === call.runId && m.parts.some((p) => p.type === 'tool-result' && p.toolCallId === call.id),
+    );
+  }
+
+  private assertLive() {
+    if (this.context.deletedAt) throw notFound('context', this.id);
+  }
+
+  private assertMayStartRun() {
+    const active = this.activeRun;
+    if (active && this.context.busyPolicy === 'reject') {
+      throw new DomainError('conflict', 'CONTEXT_BUSY', 'the context is busy with another run', { activeRunId: active.id });
+    }
+  }
+
+  private activeBranch() {
+    return this.branch(this.context.activeBranchId ?? '');
+  }
+
+  private branch(branchId: string) {
+    const branch = this.view.branches.get(branchId);
+    if (!branch) throw notFound('branch', branchId);
+    return branch;
+  }
+
+  private setLease(run: RunRecord, owner: string | null, until: Date | null) {
+    run.leaseOwner = owner;
+    run.leaseExpiresAt = until;
+    this.infraDirty = true;
+    this.track({ table: 'run', id: run.id, isNew: false, lease: true });
+  }
+
+  private triggerSeq(run: RunRecord) {
+    return this.view.messages.get(run.triggerMessageId)?.seq ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  private track(change: RowChange) {
+    const key = `${change.table}:${change.id}`;
+    const existing = this.changes.get(key);
+    this.changes.set(key, {
+      ...change,
+      isNew: (existing?.isNew ?? false) || change.isNew,
+      lease: (existing?.lease ?? false) || (change.lease ?? false),
+    });
+  }
+
+  private emit<T extends EventType>(type: T, payload: EventPayloads[T]) {
+    const event = {
+      contextId: this.view?.context.id ?? (payload as EventPayloads['context.created']).context.id,
+      seq: (this.view?.context.lastEventSeq ?? 0) + 1,
+      type,
+      payload,
+      createdAt: this.clock(),
+    } as ContextEvent;
+    this.view = applyEvent(this.view ?? null, event, (table, id, isNew) => this.track({ table, id, isNew }));
+    this.newEvents.push(event);
+  }
+}
+
+/** What the model is told about a settled tool call. */
+export function toolResultFor(call: ToolCallRecord): unknown {
+  switch (call.status) {
+    case 'succeeded':
+      return call.result;
+    case 'denied':
+      return { denied: true, reason: call.reason ?? 'denied by the user' };
+    case 'expired':
+      return { denied: true, reason: 'approval expired' };
+    default:
+      return { error: (call.result as { error?: string } | null)?.error ?? 'tool failed' };
+  }
+}
+
+export { isoOrNull };

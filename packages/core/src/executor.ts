@@ -1,0 +1,168 @@
+import type { RequestedToolCall } from './aggregate.ts';
+import { LeaseLostError } from './errors.ts';
+import { buildModelHistory } from './history.ts';
+import { mutate } from './mutate.ts';
+import type { CorePorts } from './ports.ts';
+
+export interface ExecutorConfig {
+  owner: string;
+  leaseMs: number;
+  checkpointMs: number;
+  /** Deltas are coalesced for this long before they are published. */
+  deltaFlushMs: number;
+  historyBudgetChars: number;
+}
+
+/**
+ * Drives one claimed run through the FSM until it ends, waits for approval, or
+ * the lease is lost; saves after every step (DESIGN §5). Every write checks
+ * that this process still holds the lease, so a worker that was presumed dead
+ * can never write over its successor.
+ */
+export class RunExecutor {
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly config: ExecutorConfig,
+  ) {}
+
+  async execute(contextId: string, runId: string, abort: AbortSignal): Promise<void> {
+    const { owner } = this.config;
+    for (;;) {
+      if (abort.aborted) return;
+      const aggregate = await this.ports.repo.load(contextId);
+      const run = aggregate.activeRun;
+      if (!run || run.id !== runId || run.leaseOwner !== owner || run.status !== 'processing') return;
+      switch (aggregate.state.type) {
+        case 'ProcessingUserMessage':
+          await this.modelStep(contextId, runId, abort);
+          break;
+        case 'ExecutingTools':
+          await this.toolStep(contextId, runId);
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  private async modelStep(contextId: string, runId: string, abort: AbortSignal) {
+    const { repo, ids, model, tools, bus } = this.ports;
+    const { owner } = this.config;
+    const messageId = ids.next('msg');
+    const started = await mutate(repo, contextId, (a) => {
+      const run = a.assertLease(runId, owner);
+      a.startReply(runId, owner, messageId);
+      const waiting = new Set(a.queue.map((r) => r.triggerMessageId));
+      return { run, context: a.context, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
+    });
+    const path = await repo.loadPath(contextId, started.headBefore);
+    const history = buildModelHistory(path, started.run, started.waiting, this.config.historyBudgetChars);
+
+    let text = '';
+    let published = 0;
+    let lastCheckpoint = Date.now();
+    let failure: string | null = null;
+    const calls: RequestedToolCall[] = [];
+    const flushDeltas = async () => {
+      if (text.length === published) return;
+      const chunk = text.slice(published);
+      const offset = published;
+      published = text.length;
+      await bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } });
+    };
+    let lastFlush = Date.now();
+
+    try {
+      for await (const chunk of model.stream({
+        model: started.context.model,
+        system: started.context.systemPrompt,
+        messages: history,
+        tools: tools.descriptors(),
+        signal: abort,
+      })) {
+        if (chunk.type === 'text') {
+          text += chunk.text;
+          const now = Date.now();
+          if (now - lastFlush >= this.config.deltaFlushMs) {
+            lastFlush = now;
+            await flushDeltas();
+          }
+          if (now - lastCheckpoint >= this.config.checkpointMs) {
+            lastCheckpoint = now;
+            const current = text;
+            await mutate(repo, contextId, (a) => {
+              a.assertLease(runId, owner);
+              a.checkpoint(messageId, current);
+            });
+          }
+        } else if (chunk.type === 'tool-call') {
+          calls.push(this.requestedCall(chunk));
+        } else {
+          failure = chunk.error;
+          break;
+        }
+      }
+      await flushDeltas();
+    } catch (error) {
+      await flushDeltas().catch(() => {});
+      if (abort.aborted) {
+        await this.afterAbort(contextId, runId, messageId, text);
+        return;
+      }
+      if (error instanceof LeaseLostError) throw error;
+      failure = error instanceof Error ? error.message : String(error);
+    }
+    if (abort.aborted) {
+      await this.afterAbort(contextId, runId, messageId, text);
+      return;
+    }
+    if (failure !== null) {
+      const error = failure;
+      await mutate(repo, contextId, (a) => {
+        a.assertLease(runId, owner);
+        a.checkpoint(messageId, text);
+        a.fail(runId, error);
+      });
+      return;
+    }
+    await mutate(repo, contextId, (a) => a.completeReply(runId, owner, messageId, { text, toolCalls: calls }));
+  }
+
+  /** Cancelled (the cancel already ended the run): keep the text streamed since the last checkpoint. */
+  private async afterAbort(contextId: string, runId: string, messageId: string, text: string) {
+    await mutate(this.ports.repo, contextId, (a) => a.flushCancelledText(runId, messageId, text), {
+      load: { messageIds: [messageId] },
+    });
+  }
+
+  private requestedCall(chunk: { id: string; name: string; args: unknown; invalid?: string }): RequestedToolCall {
+    const { tools, hash } = this.ports;
+    const argsHash = hash(JSON.stringify(chunk.args ?? null));
+    const known = tools.descriptors().find((t) => t.name === chunk.name);
+    if (!known) return { id: chunk.id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: `unknown tool ${chunk.name}` };
+    if (chunk.invalid) return { id: chunk.id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: chunk.invalid };
+    const checked = tools.validate(chunk.name, chunk.args);
+    if (!checked.ok) return { id: chunk.id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: checked.error };
+    return { id: chunk.id, name: chunk.name, args: checked.args, argsHash, approval: known.needsApproval ? 'required' : 'auto' };
+  }
+
+  private async toolStep(contextId: string, runId: string) {
+    const { repo, tools, ids } = this.ports;
+    const { owner } = this.config;
+    const aggregate = await repo.load(contextId);
+    for (const call of aggregate.unsentToolCalls(runId)) {
+      if (call.status !== 'approved') continue;
+      const claimed = await mutate(repo, contextId, (a) => a.claimTool(runId, owner, call.id));
+      if (!claimed) continue;
+      let outcome: { ok: boolean; result: unknown };
+      try {
+        outcome = { ok: true, result: await tools.execute(call.name, call.args, { contextId, toolCallId: call.id }) };
+      } catch (error) {
+        outcome = { ok: false, result: { error: error instanceof Error ? error.message : String(error) } };
+      }
+      await mutate(repo, contextId, (a) => a.finishTool(runId, owner, call.id, outcome));
+    }
+    const messageId = ids.next('msg');
+    await mutate(repo, contextId, (a) => a.completeToolStep(runId, owner, messageId));
+  }
+}

@@ -1,0 +1,114 @@
+import type { ContextAggregate, Clock } from './aggregate.ts';
+import type { ContextEvent, EphemeralEvent } from './events.ts';
+import type { MessageRecord } from './records.ts';
+
+/**
+ * Ports: what core needs from the outside world. packages/db and packages/api
+ * implement them; tests may use in-memory versions.
+ */
+
+export interface IdempotencyWrite {
+  ownerId: string;
+  procedure: string;
+  key: string;
+  requestHash: string;
+  response: unknown;
+  expiresAt: Date;
+}
+
+/** Extra rows to load beside the unfinished runs (a message also brings its run). */
+export interface LoadOptions {
+  messageIds?: string[];
+  runIds?: string[];
+}
+
+export interface ContextRepository {
+  /** Loads the context with its branches, unfinished runs and their messages and tool calls. */
+  load(contextId: string, opts?: LoadOptions): Promise<ContextAggregate>;
+  /**
+   * Writes everything the aggregate changed, guarded by its version, with its
+   * events, in one transaction; sends no query at all when it is clean.
+   */
+  save(aggregate: ContextAggregate, extra?: { idempotency?: IdempotencyWrite }): Promise<void>;
+  /** The branch path ending at `headMessageId`, oldest first. */
+  loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]>;
+}
+
+export type BusEvent = ContextEvent | EphemeralEvent;
+
+export interface EventBus {
+  /** Persisted events (read back from the log) and ephemeral ones, in order, for one context. */
+  subscribe(contextId: string, listener: (event: BusEvent) => void): () => void;
+  /** Fires when any context's runs may need a worker (a run was queued, handed off or recovered). */
+  onWorkAvailable(listener: () => void): () => void;
+  publishEphemeral(event: EphemeralEvent): Promise<void>;
+}
+
+export interface RunQueue {
+  /** Active runs that no live worker holds: queued, handed off after approval, or retried. */
+  findClaimable(limit: number): Promise<{ contextId: string; runId: string }[]>;
+  /** Runs whose owner's lease expired while processing. */
+  findExpiredLeases(now: Date, limit: number): Promise<{ contextId: string; runId: string }[]>;
+  /** Contexts awaiting approval with a call older than the cutoff. */
+  findExpiredApprovals(cutoff: Date, limit: number): Promise<string[]>;
+  /** Extends the lease only while `owner` still holds it; false when it was lost. */
+  renewLease(runId: string, owner: string, until: Date): Promise<boolean>;
+}
+
+export type ModelMessage =
+  | { role: 'user'; text: string }
+  | {
+      role: 'assistant';
+      text: string;
+      toolCalls: { id: string; name: string; args: unknown }[];
+    }
+  | { role: 'tool'; results: { toolCallId: string; toolName: string; result: unknown; isError: boolean }[] };
+
+export type ModelChunk =
+  | { type: 'text'; text: string }
+  | { type: 'tool-call'; id: string; name: string; args: unknown; invalid?: string }
+  | { type: 'error'; error: string };
+
+export interface ModelRequest {
+  model: string;
+  system: string | null;
+  messages: ModelMessage[];
+  tools: ToolDescriptor[];
+  signal: AbortSignal;
+}
+
+export interface LanguageModelPort {
+  stream(request: ModelRequest): AsyncIterable<ModelChunk>;
+}
+
+export interface ToolDescriptor {
+  name: string;
+  description: string;
+  /** JSON schema of the arguments, for the model. */
+  inputSchema: unknown;
+  needsApproval: boolean;
+}
+
+export interface ToolRuntime {
+  descriptors(): ToolDescriptor[];
+  /** Validates arguments; returns the error text when they are invalid. */
+  validate(name: string, args: unknown): { ok: true; args: unknown } | { ok: false; error: string };
+  execute(name: string, args: unknown, ctx: { contextId: string; toolCallId: string }): Promise<unknown>;
+}
+
+export interface Ids {
+  next(kind: 'ctx' | 'br' | 'msg' | 'run' | 'tool'): string;
+}
+
+export type Hasher = (text: string) => string;
+
+export interface CorePorts {
+  repo: ContextRepository;
+  bus: EventBus;
+  queue: RunQueue;
+  model: LanguageModelPort;
+  tools: ToolRuntime;
+  clock: Clock;
+  ids: Ids;
+  hash: Hasher;
+}

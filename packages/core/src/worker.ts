@@ -1,0 +1,167 @@
+import { LeaseLostError } from './errors.ts';
+import { RunExecutor, type ExecutorConfig } from './executor.ts';
+import { mutate } from './mutate.ts';
+import type { CorePorts } from './ports.ts';
+
+export interface WorkerConfig extends ExecutorConfig {
+  pollMs: number;
+  sweepMs: number;
+  maxConcurrentRuns: number;
+  maxAttempts: number;
+  approvalTimeoutMs: number;
+  /** How long a graceful stop waits for running runs before it hands them back. */
+  shutdownGraceMs: number;
+}
+
+interface ActiveRun {
+  contextId: string;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The server's long-lived work (DESIGN §2, §7): claims runs that need a worker,
+ * executes them with a renewed lease, recovers runs whose owner died, expires
+ * approvals. Wakes on bus notifications and polls as a fallback.
+ */
+export class RunWorker {
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly executor: RunExecutor;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private polling: Promise<void> | null = null;
+  private pollAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ports: CorePorts,
+    private readonly config: WorkerConfig,
+    private readonly log: (msg: string, data?: Record<string, unknown>) => void = () => {},
+  ) {
+    this.executor = new RunExecutor(ports, config);
+  }
+
+  get runningRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  async start() {
+    await this.sweep();
+    this.unsubscribe = this.ports.bus.onWorkAvailable(() => void this.poll());
+    this.timers.push(setInterval(() => void this.poll(), this.config.pollMs));
+    this.timers.push(setInterval(() => void this.sweep(), this.config.sweepMs));
+    for (const t of this.timers) t.unref?.();
+    await this.poll();
+  }
+
+  /** Claims what it can; concurrent calls coalesce into one more pass. */
+  poll(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.polling) {
+      this.pollAgain = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.pollAgain = false;
+        await this.claimAvailable().catch((error) => this.log('poll failed', { error: String(error) }));
+      } while (this.pollAgain && !this.stopped);
+    })().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  private async claimAvailable() {
+    const free = this.config.maxConcurrentRuns - this.active.size;
+    if (free <= 0) return;
+    const candidates = await this.ports.queue.findClaimable(free * 2);
+    for (const { contextId, runId } of candidates) {
+      if (this.stopped || this.active.size >= this.config.maxConcurrentRuns) return;
+      if (this.active.has(runId)) continue;
+      const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
+      const claimed = await mutate(this.ports.repo, contextId, (a) => a.claimRun(runId, this.config.owner, until), {
+        retries: 1,
+      }).catch(() => false);
+      if (claimed) this.launch(contextId, runId);
+    }
+  }
+
+  private launch(contextId: string, runId: string) {
+    const abort = new AbortController();
+    const { owner, leaseMs } = this.config;
+    const stopWatching = this.ports.bus.subscribe(contextId, (event) => {
+      if ((event.type === 'run.cancelled' || event.type === 'run.interrupted' || event.type === 'run.failed') && event.payload.runId === runId) {
+        abort.abort(new Error(event.type));
+      }
+    });
+    const renew = setInterval(async () => {
+      const until = new Date(this.ports.clock().getTime() + leaseMs);
+      const held = await this.ports.queue.renewLease(runId, owner, until).catch(() => true);
+      if (!held) abort.abort(new LeaseLostError(runId));
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    renew.unref?.();
+
+    const done = this.executor
+      .execute(contextId, runId, abort.signal)
+      .catch((error) => {
+        if (error instanceof LeaseLostError || abort.signal.aborted) return;
+        this.log('run failed unexpectedly', { runId, error: String(error) });
+        return mutate(this.ports.repo, contextId, (a) => a.fail(runId, `internal error: ${String(error)}`)).then(() => {});
+      })
+      .catch((error) => this.log('could not record run failure', { runId, error: String(error) }))
+      .finally(() => {
+        clearInterval(renew);
+        stopWatching();
+        this.active.delete(runId);
+        void this.poll();
+      });
+    this.active.set(runId, { contextId, abort, done });
+  }
+
+  /** Recovers runs whose owner's lease expired, and expires stale approvals. */
+  async sweep() {
+    if (this.stopped) return;
+    const { queue, repo, clock } = this.ports;
+    try {
+      for (const { contextId, runId } of await queue.findExpiredLeases(clock(), 50)) {
+        if (this.active.has(runId)) continue;
+        await mutate(repo, contextId, (a) => {
+          const run = a.run(runId);
+          if (run.leaseExpiresAt && run.leaseExpiresAt <= clock()) a.recover(runId, this.config.maxAttempts);
+        });
+        this.log('recovered run', { runId });
+      }
+      const cutoff = new Date(clock().getTime() - this.config.approvalTimeoutMs);
+      for (const contextId of await queue.findExpiredApprovals(cutoff, 50)) {
+        await mutate(repo, contextId, (a) => a.expireApprovals(this.config.approvalTimeoutMs));
+      }
+    } catch (error) {
+      this.log('sweep failed', { error: String(error) });
+    }
+    await this.poll();
+  }
+
+  /**
+   * Graceful stop: claim nothing new, let running runs finish for a grace
+   * period, then abort them and hand them back (partial reply marked, run
+   * re-queued) so another process continues at once instead of after a lease.
+   */
+  async stop() {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.unsubscribe?.();
+    await this.polling;
+    const runs = [...this.active.entries()];
+    const grace = new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref?.());
+    await Promise.race([Promise.all(runs.map(([, r]) => r.done)), grace]);
+    for (const [runId, run] of this.active) {
+      run.abort.abort(new Error('shutdown'));
+      await run.done;
+      await mutate(this.ports.repo, run.contextId, (a) => {
+        const r = a.run(runId);
+        if (r.leaseOwner === this.config.owner && r.status === 'processing') a.recover(runId, this.config.maxAttempts + 1);
+      }).catch((error) => this.log('could not hand back run', { runId, error: String(error) }));
+    }
+  }
+}
