@@ -71,6 +71,10 @@ export class RunExecutor {
       await bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } });
     };
     let lastFlush = Date.now();
+    let checkpointRequested = false;
+    const stopListening = bus.onCheckpointRequest((id) => {
+      if (id === messageId) checkpointRequested = true;
+    });
 
     try {
       for await (const chunk of model.stream({
@@ -87,8 +91,10 @@ export class RunExecutor {
             lastFlush = now;
             await flushDeltas();
           }
-          if (now - lastCheckpoint >= this.config.checkpointMs) {
+          if (checkpointRequested || now - lastCheckpoint >= this.config.checkpointMs) {
+            checkpointRequested = false;
             lastCheckpoint = now;
+            await flushDeltas();
             const current = text;
             await mutate(repo, contextId, (a) => {
               a.assertLease(runId, owner);
@@ -111,6 +117,8 @@ export class RunExecutor {
       }
       if (error instanceof LeaseLostError) throw error;
       failure = error instanceof Error ? error.message : String(error);
+    } finally {
+      stopListening();
     }
     if (abort.aborted) {
       await this.afterAbort(contextId, runId, messageId, text);

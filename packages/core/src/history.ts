@@ -45,7 +45,7 @@ function toModelMessage(m: MessageRecord): ModelMessage | null {
         role: 'tool',
         results: m.parts.flatMap((p) =>
           p.type === 'tool-result'
-            ? [{ toolCallId: p.toolCallId, toolName: p.toolName, result: p.result, isError: p.status !== 'succeeded' }]
+            ? [{ toolCallId: p.toolCallId, toolName: p.toolName, result: p.result, isError: p.status === 'failed' }]
             : [],
         ),
       };

@@ -11,3 +11,4 @@ export * from './reducer.ts';
 export * from './state.ts';
 export * from './view.ts';
 export * from './worker.ts';
+export * from './replay-check.ts';

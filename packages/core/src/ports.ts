@@ -42,6 +42,9 @@ export interface EventBus {
   /** Fires when any context's runs may need a worker (a run was queued, handed off or recovered). */
   onWorkAvailable(listener: () => void): () => void;
   publishEphemeral(event: EphemeralEvent): Promise<void>;
+  /** Asks whichever process streams the message to checkpoint it now (a subscriber is catching up). */
+  requestCheckpoint(contextId: string, messageId: string): Promise<void>;
+  onCheckpointRequest(listener: (messageId: string) => void): () => void;
 }
 
 export interface RunQueue {
