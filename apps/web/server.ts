@@ -1,0 +1,61 @@
+import { createTrpcHandler, loadConfig, startServices, ConfigError } from '@chat/api';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import next from 'next';
+
+/**
+ * The one server process: starts the services (database, migrations, run
+ * worker, LISTEN connection) exactly once, mounts Next beside them, and stops
+ * everything cleanly on SIGTERM/SIGINT. The tRPC route handler of the Next app
+ * reaches the services through globalThis, because Next bundles its own copy
+ * of the workspace packages.
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rootDir = path.resolve(here, '../..');
+const dev = process.argv.includes('--dev');
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const services = await startServices(config, { rootDir });
+  (globalThis as { __chatTrpcHandler?: unknown }).__chatTrpcHandler = createTrpcHandler(services);
+
+  const app = next({ dev, dir: here, port: config.PORT, hostname: '0.0.0.0' });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+  const server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  services.log.info({ port, dev }, `listening on http://localhost:${port}`);
+  // Machine-readable line for tests and scripts that start the server.
+  console.log(`READY http://localhost:${port}`);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    services.log.info({ signal }, 'shutting down');
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await app.close?.();
+    await services.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,254 @@
+import {
+  ContextAggregate,
+  DomainError,
+  mutate,
+  notFound,
+  type ContextMode,
+  type BusyPolicy,
+  type ContextRepository,
+  type Ids,
+  type LoadOptions,
+  type MessageRecord,
+  type RunRecord,
+  type ToolDecision,
+} from '@chat/core';
+import type { IdempotencyStore, ReadModels } from '@chat/db';
+import { idempotent } from './idempotency.ts';
+import { stateView } from './views.ts';
+
+/**
+ * The mutating actions of the API. Each: validates ownership, applies one
+ * aggregate command, saves it (one transaction, with its events and its
+ * idempotency record), and returns what the client needs. Runs are never
+ * executed here: a worker picks them up after the commit.
+ */
+export class ChatActions {
+  constructor(
+    private readonly deps: {
+      repo: ContextRepository;
+      reads: ReadModels;
+      idempotency: IdempotencyStore;
+      ids: Ids;
+      now: () => Date;
+      idempotencyTtlMs: number;
+      defaultModel: string;
+      isModelSupported: (model: string) => boolean;
+    },
+  ) {}
+
+  private once<T extends object>(
+    ownerId: string,
+    procedure: string,
+    key: string | undefined,
+    request: unknown,
+    action: Parameters<typeof idempotent<T>>[4],
+  ) {
+    const d = this.deps;
+    return idempotent<T>(d.idempotency, { ownerId, procedure, key, request }, d.idempotencyTtlMs, d.now, action);
+  }
+
+  /** One attempt of load → change → save; `idempotent` retries on a lost race. */
+  private change<T>(
+    ownerId: string,
+    contextId: string,
+    fn: (a: ContextAggregate) => T,
+    record: ((response: T) => import('@chat/core').IdempotencyWrite) | undefined,
+    load?: LoadOptions,
+  ): Promise<T> {
+    return mutate(
+      this.deps.repo,
+      contextId,
+      (a) => {
+        if (a.context.ownerId !== ownerId) throw notFound('context', contextId);
+        return fn(a);
+      },
+      { retries: 0, ...(load ? { load } : {}), ...(record ? { idempotency: record } : {}) },
+    );
+  }
+
+  createContext(
+    ownerId: string,
+    input: { title?: string; model?: string; systemPrompt?: string; mode?: ContextMode; busyPolicy?: BusyPolicy; idempotencyKey?: string },
+  ) {
+    const { idempotencyKey, ...request } = input;
+    this.assertModel(input.model);
+    return this.once(ownerId, 'context.create', idempotencyKey, request, async (record) => {
+      const aggregate = ContextAggregate.create(
+        {
+          id: this.deps.ids.next('ctx'),
+          ownerId,
+          title: input.title?.trim() || 'New chat',
+          model: input.model ?? this.deps.defaultModel,
+          mode: input.mode ?? 'chat',
+          systemPrompt: input.systemPrompt ?? null,
+          busyPolicy: input.busyPolicy ?? 'queue',
+          mainBranchId: this.deps.ids.next('br'),
+        },
+        this.deps.now,
+      );
+      const response = { context: { ...aggregate.context } };
+      await this.deps.repo.save(aggregate, record ? { idempotency: record(response) } : {});
+      return { context: { ...aggregate.context } };
+    });
+  }
+
+  updateContext(
+    ownerId: string,
+    input: { contextId: string; title?: string; systemPrompt?: string | null; model?: string; busyPolicy?: BusyPolicy; idempotencyKey?: string },
+  ) {
+    const { idempotencyKey, contextId, ...changes } = input;
+    this.assertModel(input.model);
+    return this.once(ownerId, 'context.update', idempotencyKey, { contextId, ...changes }, (record) =>
+      this.change(
+        ownerId,
+        contextId,
+        (a) => {
+          a.update(changes);
+          return { context: { ...a.context } };
+        },
+        record,
+      ),
+    );
+  }
+
+  deleteContext(ownerId: string, input: { contextId: string; idempotencyKey?: string }) {
+    return this.once(ownerId, 'context.delete', input.idempotencyKey, { contextId: input.contextId }, (record) =>
+      this.change(
+        ownerId,
+        input.contextId,
+        (a) => {
+          a.delete();
+          return { contextId: input.contextId, deleted: true };
+        },
+        record,
+      ),
+    );
+  }
+
+  switchBranch(ownerId: string, input: { contextId: string; branchId: string; idempotencyKey?: string }) {
+    const { idempotencyKey, ...request } = input;
+    return this.once(ownerId, 'context.switchBranch', idempotencyKey, request, (record) =>
+      this.change(
+        ownerId,
+        input.contextId,
+        (a) => {
+          a.switchBranch(input.branchId);
+          return { context: { ...a.context } };
+        },
+        record,
+      ),
+    );
+  }
+
+  async sendMessage(
+    ownerId: string,
+    input: { contextId: string; content: string; clientMessageId?: string; idempotencyKey?: string; editOfMessageId?: string },
+  ) {
+    const { idempotencyKey, ...request } = input;
+    type Sent = { message: MessageRecord; run: RunRecord };
+    const existing = async (): Promise<Sent | null> => {
+      if (!input.clientMessageId) return null;
+      const message = await this.deps.reads.messageByClientId(input.contextId, input.clientMessageId);
+      if (!message?.runId) return null;
+      const context = await this.deps.reads.context(input.contextId);
+      if (!context || context.ownerId !== ownerId) throw notFound('context', input.contextId);
+      const [run] = (await this.deps.reads.runs(input.contextId)).filter((r) => r.id === message.runId);
+      return run ? { message, run } : null;
+    };
+    try {
+      return await this.once<Sent>(ownerId, 'chat.sendMessage', idempotencyKey, request, async (record) => {
+        // clientMessageId is unique per context: a resend without the key is answered, never stored twice.
+        const already = await existing();
+        if (already) return already;
+        return this.change(
+          ownerId,
+          input.contextId,
+          (a) =>
+            a.acceptUserMessage({
+              messageId: this.deps.ids.next('msg'),
+              runId: this.deps.ids.next('run'),
+              text: input.content,
+              clientMessageId: input.clientMessageId ?? null,
+              editOfMessageId: input.editOfMessageId,
+              newBranchId: this.deps.ids.next('br'),
+            }),
+          record,
+          input.editOfMessageId ? { messageIds: [input.editOfMessageId] } : undefined,
+        );
+      });
+    } catch (error) {
+      const already = (error as { code?: string }).code === 'P2002' ? await existing() : null;
+      if (already) return { ...already, replayed: true };
+      throw error;
+    }
+  }
+
+  approveTools(
+    ownerId: string,
+    input: {
+      contextId: string;
+      runId: string;
+      decisions: ToolDecision[];
+      expectedVersion?: number;
+      idempotencyKey?: string;
+    },
+  ) {
+    const { idempotencyKey, ...request } = input;
+    return this.once(ownerId, 'chat.approveTools', idempotencyKey, request, (record) =>
+      this.change(
+        ownerId,
+        input.contextId,
+        (a) => {
+          if (input.expectedVersion !== undefined && input.expectedVersion !== a.context.version) {
+            throw new DomainError('conflict', 'STALE_VERSION', `context is at version ${a.context.version}`, {
+              currentVersion: a.context.version,
+              state: stateView(a),
+            });
+          }
+          a.decideTools(input.runId, input.decisions, ownerId);
+          return { run: { ...a.run(input.runId) }, state: a.state };
+        },
+        record,
+      ),
+    );
+  }
+
+  cancel(ownerId: string, input: { contextId: string; runId?: string; idempotencyKey?: string }) {
+    const { idempotencyKey, ...request } = input;
+    return this.once(ownerId, 'chat.cancel', idempotencyKey, request, (record) =>
+      this.change(
+        ownerId,
+        input.contextId,
+        (a) => {
+          const run = a.cancel(input.runId);
+          return { run: run ? { ...run } : null, cancelled: run?.status === 'cancelled' };
+        },
+        record,
+        input.runId ? { runIds: [input.runId] } : undefined,
+      ),
+    );
+  }
+
+  regenerate(ownerId: string, input: { contextId: string; messageId: string; idempotencyKey?: string }) {
+    const { idempotencyKey, ...request } = input;
+    return this.once(ownerId, 'chat.regenerate', idempotencyKey, request, (record) =>
+      this.change(
+        ownerId,
+        input.contextId,
+        (a) => {
+          const branchId = this.deps.ids.next('br');
+          const run = a.regenerate({ messageId: input.messageId, runId: this.deps.ids.next('run'), newBranchId: branchId });
+          return { run: { ...run }, branchId };
+        },
+        record,
+        { messageIds: [input.messageId] },
+      ),
+    );
+  }
+
+  private assertModel(model: string | undefined) {
+    if (model !== undefined && !this.deps.isModelSupported(model)) {
+      throw new DomainError('invalid', 'UNKNOWN_MODEL', `model ${model} is not available on this server`);
+    }
+  }
+}

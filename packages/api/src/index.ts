@@ -1,0 +1,11 @@
+export { appRouter, type AppRouter } from './root.ts';
+export { createTrpcHandler, TRPC_ENDPOINT } from './http.ts';
+export { startServices, type Services } from './services.ts';
+export { loadConfig, ConfigError, type Config } from './config.ts';
+export { createCallerFactory } from './trpc.ts';
+export type { StreamItem } from './router/events.ts';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import type { AppRouter } from './root.ts';
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export { createApiServer } from './node-server.ts';

@@ -1,0 +1,94 @@
+import { notFound } from '@chat/core';
+import { z } from 'zod';
+import { ownerProcedure, router } from '../trpc.ts';
+import { stateView } from '../views.ts';
+import { contextRef, id, idempotencyKey, model } from './inputs.ts';
+import { ownedAggregate, ownedContext } from './owner.ts';
+
+const mode = z.enum(['chat', 'agent']);
+const busyPolicy = z.enum(['queue', 'reject']);
+
+export const contextRouter = router({
+  create: ownerProcedure
+    .input(
+      z.object({
+        title: z.string().max(200).optional(),
+        model: model.optional(),
+        systemPrompt: z.string().max(20_000).optional(),
+        mode: mode.optional(),
+        busyPolicy: busyPolicy.optional(),
+        idempotencyKey,
+      }),
+    )
+    .mutation(({ ctx, input }) => ctx.services.actions.createContext(ctx.ownerId, input)),
+
+  list: ownerProcedure
+    .input(z.object({ cursor: id.optional(), limit: z.number().int().min(1).max(100).default(50) }).default({ limit: 50 }))
+    .query(({ ctx, input }) => ctx.services.reads.listContexts(ctx.ownerId, input.limit, input.cursor)),
+
+  get: ownerProcedure.input(contextRef).query(async ({ ctx, input }) => {
+    const aggregate = await ownedAggregate(ctx, input.contextId);
+    const { reads } = ctx.services;
+    const context = aggregate.context;
+    const branches = await reads.branches(context.id);
+    const branch = branches.find((b) => b.id === context.activeBranchId) ?? null;
+    const [messages, [latestRun]] = await Promise.all([
+      reads.branchMessages(context.id, branch?.headMessageId ?? null, 200),
+      reads.runs(context.id, undefined, 1),
+    ]);
+    const toolCalls = await reads.toolCalls(
+      [...new Set(messages.items.flatMap((m) => (m.runId ? [m.runId] : [])))],
+    );
+    return {
+      context,
+      state: stateView(aggregate),
+      branch,
+      branches,
+      messages: messages.items,
+      messagesCursor: messages.nextCursor,
+      toolCalls,
+      latestRun: latestRun ?? null,
+    };
+  }),
+
+  state: ownerProcedure
+    .input(contextRef)
+    .query(async ({ ctx, input }) => stateView(await ownedAggregate(ctx, input.contextId))),
+
+  messages: ownerProcedure
+    .input(
+      contextRef.extend({
+        branchId: id.optional(),
+        cursor: z.number().int().min(0).optional(),
+        limit: z.number().int().min(1).max(500).default(100),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const context = await ownedContext(ctx, input.contextId);
+      const branches = await ctx.services.reads.branches(context.id);
+      const branchId = input.branchId ?? context.activeBranchId;
+      const branch = branches.find((b) => b.id === branchId);
+      if (!branch) throw notFound('branch', String(branchId));
+      return ctx.services.reads.branchMessages(context.id, branch.headMessageId, input.limit, input.cursor);
+    }),
+
+  update: ownerProcedure
+    .input(
+      contextRef.extend({
+        title: z.string().max(200).optional(),
+        systemPrompt: z.string().max(20_000).nullable().optional(),
+        model: model.optional(),
+        busyPolicy: busyPolicy.optional(),
+        idempotencyKey,
+      }),
+    )
+    .mutation(({ ctx, input }) => ctx.services.actions.updateContext(ctx.ownerId, input)),
+
+  delete: ownerProcedure
+    .input(contextRef.extend({ idempotencyKey }))
+    .mutation(({ ctx, input }) => ctx.services.actions.deleteContext(ctx.ownerId, input)),
+
+  switchBranch: ownerProcedure
+    .input(contextRef.extend({ branchId: id, idempotencyKey }))
+    .mutation(({ ctx, input }) => ctx.services.actions.switchBranch(ctx.ownerId, input)),
+});

@@ -1,0 +1,124 @@
+import { textOf, type BusEvent, type ContextEvent, type EphemeralEvent } from '@chat/core';
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { ownerProcedure, router } from '../trpc.ts';
+import { contextRef } from './inputs.ts';
+import { ownedContext } from './owner.ts';
+
+/** What a subscriber receives: persisted events (with seq) and ephemeral ones. */
+export type StreamItem =
+  | ({ kind: 'event' } & ContextEvent)
+  | ({ kind: 'ephemeral'; afterSeq: number } & EphemeralEvent);
+
+const BACKLOG_PAGE = 500;
+
+/** `lastEventId` is `"<seq>"`; anything unparsable means "from the start". */
+const seqOf = (lastEventId: string | null | undefined) => {
+  const seq = Number.parseInt(lastEventId ?? '', 10);
+  return Number.isFinite(seq) && seq >= 0 ? seq : 0;
+};
+
+export const eventsRouter = router({
+  list: ownerProcedure
+    .input(
+      contextRef.extend({
+        afterSeq: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(1000).default(200),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const context = await ownedContext(ctx, input.contextId);
+      const events = await ctx.services.reads.events(input.contextId, input.afterSeq, input.limit);
+      return { events, lastSeq: context.lastEventSeq };
+    }),
+
+  /**
+   * Resumable live stream (DESIGN §7): listen first, then send every persisted
+   * event after `lastEventId`, then a snapshot of any reply still streaming,
+   * then live events. Deltas are trimmed so a client gets each character of a
+   * reply exactly once and never a gap: one that would leave a gap is dropped
+   * and the owner is asked to checkpoint, whose event fills it.
+   */
+  onContext: ownerProcedure
+    .input(contextRef.extend({ lastEventId: z.string().max(40).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      const { reads, bus, repo } = ctx.services;
+      await ownedContext(ctx, input.contextId);
+      const inbox: BusEvent[] = [];
+      let wake: (() => void) | null = null;
+      const unsubscribe = bus.subscribe(input.contextId, (event) => {
+        inbox.push(event);
+        wake?.();
+      });
+      const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+      let lastSeq = seqOf(input.lastEventId);
+      /** Characters of each streaming reply this client already has. */
+      const sent = new Map<string, number>();
+
+      const persisted = (event: ContextEvent) => {
+        lastSeq = event.seq;
+        if (event.type === 'message.checkpointed') {
+          const { messageId, offset, text } = event.payload;
+          sent.set(messageId, Math.max(sent.get(messageId) ?? 0, offset + text.length));
+        }
+        return tracked(String(event.seq), { kind: 'event', ...event } as StreamItem);
+      };
+
+      try {
+        for (;;) {
+          const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
+          for (const event of page) yield persisted(event);
+          if (page.length < BACKLOG_PAGE) break;
+        }
+
+        const aggregate = await repo.load(input.contextId);
+        for (const run of aggregate.activeRun ? [aggregate.activeRun] : []) {
+          for (const message of aggregate.messagesOf(run.id)) {
+            if (message.status !== 'streaming') continue;
+            const text = textOf(message.parts);
+            sent.set(message.id, text.length);
+            yield tracked(String(lastSeq), {
+              kind: 'ephemeral',
+              afterSeq: lastSeq,
+              type: 'message.snapshot',
+              contextId: input.contextId,
+              payload: { messageId: message.id, text, status: message.status },
+            } as StreamItem);
+            await bus.requestCheckpoint(input.contextId, message.id);
+          }
+        }
+
+        while (!signal?.aborted) {
+          if (inbox.length === 0) {
+            await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);
+            wake = null;
+            continue;
+          }
+          const event = inbox.shift()!;
+          if (event.type === 'message.delta') {
+            const { messageId, offset, text } = event.payload;
+            const have = sent.get(messageId) ?? 0;
+            if (offset > have || offset + text.length <= have) continue;
+            const fresh = text.slice(have - offset);
+            sent.set(messageId, have + fresh.length);
+            yield tracked(String(lastSeq), {
+              kind: 'ephemeral',
+              afterSeq: lastSeq,
+              ...event,
+              payload: { messageId, offset: have, text: fresh },
+            } as StreamItem);
+          } else if (event.type === 'message.snapshot') {
+            continue;
+          } else if (event.seq > lastSeq) {
+            if (event.seq > lastSeq + 1) {
+              // The bus skipped ahead (e.g. it reconnected): fill from the log.
+              for (const missed of await reads.events(input.contextId, lastSeq, event.seq - lastSeq - 1)) yield persisted(missed);
+            }
+            if (event.seq > lastSeq) yield persisted(event);
+          }
+        }
+      } finally {
+        unsubscribe();
+      }
+    }),
+});

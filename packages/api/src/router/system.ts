@@ -1,0 +1,15 @@
+import { publicProcedure, router } from '../trpc.ts';
+
+export const systemRouter = router({
+  health: publicProcedure.query(async ({ ctx }) => {
+    const started = Date.now();
+    await ctx.services.prisma.$queryRaw`SELECT 1`;
+    return {
+      ok: true as const,
+      database: { ok: true, latencyMs: Date.now() - started },
+      instance: ctx.services.owner,
+      runningRuns: ctx.services.worker.runningRunIds.length,
+      provider: ctx.services.config.LLM_PROVIDER,
+    };
+  }),
+});

@@ -1,0 +1,120 @@
+import { RunWorker, type CorePorts, type Ids } from '@chat/core';
+import {
+  createPrismaClient,
+  ensureDatabase,
+  IdempotencyStore,
+  migrateDeploy,
+  PostgresEventBus,
+  PrismaContextRepository,
+  PrismaRunQueue,
+  ReadModels,
+} from '@chat/db';
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { ChatActions } from './actions.ts';
+import { defaultModel, type Config } from './config.ts';
+import { AiSdkLanguageModel, modelResolver } from './models/ai-sdk-model.ts';
+import { builtinTools, ToolRegistry } from './tools/registry.ts';
+
+/**
+ * The composition root: configuration in, running services out. Started once
+ * per process (the server keeps the instance on globalThis) and stopped on
+ * SIGTERM: the worker hands back its runs, the bus and the pool close, the
+ * embedded database stops.
+ */
+export type Services = Awaited<ReturnType<typeof startServices>>;
+
+export const uuidIds: Ids = { next: (kind) => `${kind}_${randomUUID().replaceAll('-', '')}` };
+
+export async function startServices(config: Config, opts: { rootDir?: string; migrate?: boolean; worker?: boolean } = {}) {
+  const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
+  const rootDir = opts.rootDir ?? process.cwd();
+  const database = await ensureDatabase({
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    dataDir: path.resolve(rootDir, config.DATA_DIR),
+  });
+  if (opts.migrate !== false) await migrateDeploy(database.url);
+  const db = createPrismaClient(database.url);
+  const prisma = db.prisma;
+  const now = () => new Date();
+  const owner = config.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  const repo = new PrismaContextRepository(prisma, now);
+  const reads = new ReadModels(prisma);
+  const idempotency = new IdempotencyStore(prisma);
+  const bus = new PostgresEventBus(prisma, database.url, (msg, data) => log.warn(data ?? {}, msg));
+  await bus.start();
+  const models = modelResolver(config);
+  const tools = new ToolRegistry(
+    builtinTools({
+      now,
+      notes: {
+        saveNote: async (note) =>
+          prisma.note.upsert({
+            where: { toolCallId: note.toolCallId },
+            create: { id: uuidIds.next('tool').replace('tool_', 'note_'), ...note },
+            update: {},
+            select: { id: true },
+          }),
+      },
+    }),
+  );
+  const ports: CorePorts = {
+    repo,
+    bus,
+    queue: new PrismaRunQueue(prisma),
+    model: new AiSdkLanguageModel(models.resolve),
+    tools,
+    clock: now,
+    ids: uuidIds,
+    hash: (text) => createHash('sha256').update(text).digest('hex'),
+  };
+  const worker = new RunWorker(
+    ports,
+    {
+      owner,
+      leaseMs: config.LEASE_MS,
+      checkpointMs: config.CHECKPOINT_INTERVAL_MS,
+      deltaFlushMs: 0,
+      historyBudgetChars: config.HISTORY_BUDGET_CHARS,
+      pollMs: config.POLL_INTERVAL_MS,
+      sweepMs: config.SWEEP_INTERVAL_MS,
+      maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
+      maxAttempts: config.MAX_RUN_ATTEMPTS,
+      approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    },
+    (msg, data) => log.info(data ?? {}, msg),
+  );
+  const actions = new ChatActions({
+    repo,
+    reads,
+    idempotency,
+    ids: uuidIds,
+    now,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    defaultModel: defaultModel(config),
+    isModelSupported: models.isSupported,
+  });
+  const purge = setInterval(() => {
+    idempotency.purgeExpired(now()).catch((error) => log.warn({ error: String(error) }, 'idempotency purge failed'));
+  }, 60_000);
+  purge.unref();
+  if (opts.worker !== false) await worker.start();
+  log.info({ owner, embedded: database.embedded }, 'services started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(purge);
+      await worker.stop();
+      await bus.close();
+      await db.close();
+      await database.stop();
+      log.info('services stopped');
+    })());
+
+  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, stop };
+}

@@ -1,0 +1,73 @@
+import { isDomainError } from '@chat/core';
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError, z } from 'zod';
+import { AppError, toTRPCError } from './errors.ts';
+import type { Services } from './services.ts';
+
+/**
+ * The one place where tRPC is initialised.
+ *
+ * Context: the services and the caller's owner id. Owners are resolved from the
+ * `x-owner-id` header (or the `chat_owner` cookie the web app sets); a context
+ * owned by someone else is NOT_FOUND, never FORBIDDEN, so ids do not leak.
+ */
+export interface TRPCContext {
+  services: Services;
+  ownerId: string;
+}
+
+const OWNER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+export const DEFAULT_OWNER = 'default';
+
+export function resolveOwner(headers: Headers): string {
+  const cookie = headers.get('cookie')?.match(/(?:^|;\s*)chat_owner=([^;]+)/)?.[1];
+  const owner = headers.get('x-owner-id') ?? (cookie ? decodeURIComponent(cookie) : null) ?? DEFAULT_OWNER;
+  if (!OWNER_ID.test(owner)) {
+    throw new AppError('UNAUTHORIZED', 'INVALID_OWNER', 'x-owner-id must be 1-128 characters of [A-Za-z0-9_.:@-]');
+  }
+  return owner;
+}
+
+/**
+ * Errors: `data.appCode` is the stable machine-readable code; zod failures are
+ * BAD_REQUEST with `appCode: 'INVALID_INPUT'` and the flattened issues.
+ */
+const t = initTRPC.context<TRPCContext>().create({
+  transformer: superjson,
+  sse: {
+    ping: { enabled: true, intervalMs: 10_000 },
+    client: { reconnectAfterInactivityMs: 25_000 },
+  },
+  errorFormatter({ shape, error }) {
+    const zod = error.cause instanceof ZodError ? error.cause : null;
+    const app = error instanceof AppError ? error : error.cause instanceof AppError ? error.cause : null;
+    return {
+      ...shape,
+      data: {
+        ...shape.data,
+        stack: undefined,
+        appCode: app?.appCode ?? (zod ? 'INVALID_INPUT' : error.code),
+        details: app?.details,
+        zodError: zod ? z.flattenError(zod) : undefined,
+      },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Domain errors become typed TRPCErrors here, once, for every procedure. */
+const mapDomainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && !(result.error instanceof AppError)) {
+    const cause = result.error.cause;
+    if (isDomainError(cause) || cause instanceof AppError) throw toTRPCError(cause);
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapDomainErrors);
+export const ownerProcedure = publicProcedure;
+export { TRPCError };

@@ -1,0 +1,10 @@
+export { PrismaContextRepository } from './context-repository.ts';
+export { PostgresEventBus } from './event-bus.ts';
+export { IdempotencyStore, type StoredIdempotency } from './idempotency-store.ts';
+export { PrismaRunQueue } from './run-queue.ts';
+export { ReadModels } from './read-models.ts';
+export { createPrismaClient } from './prisma-client.ts';
+export { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.ts';
+export { migrateDeploy } from './migrate.ts';
+export { Prisma } from './generated/prisma/client.ts';
+export type { PrismaClient } from './generated/prisma/client.ts';

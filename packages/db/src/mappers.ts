@@ -1,0 +1,83 @@
+import type {
+  BranchRecord,
+  ContextEvent,
+  ContextRecord,
+  ContextState,
+  MessagePart,
+  MessageRecord,
+  RunRecord,
+  ToolCallRecord,
+} from '@chat/core';
+import { Prisma } from './generated/prisma/client.ts';
+import type { Branch, Context, Event, Message, Run, ToolCall } from './generated/prisma/client.ts';
+
+/** Row <-> record conversions between Prisma's generated types and core's records. */
+
+export const toContext = (row: Context): ContextRecord => ({
+  ...row,
+  mode: row.mode as ContextRecord['mode'],
+  busyPolicy: row.busyPolicy as ContextRecord['busyPolicy'],
+  state: row.state as ContextState,
+});
+export const toBranch = (row: Branch): BranchRecord => row;
+export const toMessage = (row: Message): MessageRecord => ({
+  id: row.id,
+  contextId: row.contextId,
+  branchId: row.branchId,
+  parentId: row.parentId,
+  seq: row.seq,
+  role: row.role as MessageRecord['role'],
+  parts: row.parts as MessagePart[],
+  status: row.status as MessageRecord['status'],
+  runId: row.runId,
+  clientMessageId: row.clientMessageId,
+  createdAt: row.createdAt,
+});
+export const toRun = (row: Run): RunRecord => ({ ...row, status: row.status as RunRecord['status'] });
+export const toToolCall = (row: ToolCall): ToolCallRecord => ({
+  ...row,
+  status: row.status as ToolCallRecord['status'],
+  result: row.result ?? null,
+});
+export const toEvent = (row: Event): ContextEvent =>
+  ({ contextId: row.contextId, seq: row.seq, type: row.type, payload: row.payload, createdAt: row.createdAt }) as ContextEvent;
+
+/** JSON for a nullable Json column: SQL NULL for null. */
+export const jsonOrDbNull = (value: unknown) =>
+  value === null || value === undefined ? Prisma.DbNull : (value as Prisma.InputJsonValue);
+export const json = (value: unknown) => value as Prisma.InputJsonValue;
+
+export const contextColumns = (c: ContextRecord) => ({
+  title: c.title,
+  model: c.model,
+  mode: c.mode,
+  systemPrompt: c.systemPrompt,
+  busyPolicy: c.busyPolicy,
+  activeBranchId: c.activeBranchId,
+  state: json(c.state),
+  activeRunId: c.activeRunId,
+  lastEventSeq: c.lastEventSeq,
+  lastMessageSeq: c.lastMessageSeq,
+  lastError: c.lastError,
+  deletedAt: c.deletedAt,
+});
+
+export const messageColumns = (m: MessageRecord) => ({ parts: json(m.parts), status: m.status });
+
+export const runColumns = (r: RunRecord, withLease: boolean) => ({
+  responseMessageId: r.responseMessageId,
+  status: r.status,
+  attempt: r.attempt,
+  error: r.error,
+  startedAt: r.startedAt,
+  completedAt: r.completedAt,
+  ...(withLease ? { leaseOwner: r.leaseOwner, leaseExpiresAt: r.leaseExpiresAt } : {}),
+});
+
+export const toolCallColumns = (t: ToolCallRecord) => ({
+  status: t.status,
+  result: jsonOrDbNull(t.result),
+  decidedAt: t.decidedAt,
+  decidedBy: t.decidedBy,
+  reason: t.reason,
+});

@@ -1,0 +1,119 @@
+import { createChatClient } from '@chat/api/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventSource } from 'eventsource';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface TestServer {
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  client(ownerId?: string): ReturnType<typeof createChatClient>;
+  /** Sends a signal and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real API server (packages/api/src/serve.ts) as a child process on
+ * a free port: real HTTP, real SSE, its own run worker and LISTEN connection.
+ */
+export async function startServer(opts: {
+  databaseUrl: string;
+  env?: Record<string, string>;
+  script?: string;
+  args?: string[];
+  timeoutMs?: number;
+}): Promise<TestServer> {
+  const script = opts.script ?? 'packages/api/src/serve.ts';
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [script, ...(opts.args ?? [])], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      LOCAL_MODEL_TOKEN_DELAY_MS: '0',
+      NODE_ENV: 'production',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), opts.timeoutMs ?? 90_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/READY (http:\/\/\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return {
+    url,
+    process: child,
+    output: () => output,
+    client: (ownerId = 'test-owner') => createChatClient({ url, ownerId, EventSource: EventSource as never }),
+    kill,
+    stop: async () => {
+      await kill('SIGTERM');
+    },
+  };
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export type Client = ReturnType<TestServer['client']>;
+
+/** Waits until the context is Idle with no queued runs. */
+export function waitIdle(client: Client, contextId: string, timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const s = await client.context.state.query({ contextId });
+      return s.state.type === 'Idle' && s.queue.length === 0 ? s : null;
+    },
+    { timeoutMs, what: `context ${contextId} to be Idle` },
+  );
+}
+
+/** The TRPC error code and appCode of a failed call. */
+export async function errorOf(promise: Promise<unknown>): Promise<{ code: string; appCode: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { data?: { code?: string; appCode?: string }; message: string };
+    return { code: e.data?.code ?? 'UNKNOWN', appCode: e.data?.appCode ?? 'UNKNOWN', message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
