@@ -1,0 +1,52 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export { Prisma, PrismaClient } from './generated/prisma/client.ts';
+
+export interface QueryCounter {
+  /** SQL statements sent since the last reset(), BEGIN/COMMIT/ROLLBACK included. */
+  value: number;
+  /** Their SQL text, oldest first (the last 1000 are kept). */
+  log: string[];
+  reset(): void;
+}
+
+const LOG_LIMIT = 1000;
+
+export function createPrismaClient(
+  databaseUrl: string,
+  opts: { poolMax?: number } = {},
+): { prisma: PrismaClient; queryCount: QueryCounter; close(): Promise<void> } {
+  const queryCount: QueryCounter = {
+    value: 0,
+    log: [],
+    reset() {
+      this.value = 0;
+      this.log.length = 0;
+    },
+  };
+  const pool = new pg.Pool({ connectionString: databaseUrl, ...(opts.poolMax ? { max: opts.poolMax } : {}) });
+  // Count on each pooled connection: the adapter's plain queries (pool.query)
+  // and interactive transactions (a held connection: BEGIN ... COMMIT) all end
+  // up in client.query(), once per statement.
+  pool.on('connect', (client) => {
+    const query = client.query;
+    client.query = function (this: pg.PoolClient, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      queryCount.value++;
+      queryCount.log.push(typeof q === 'string' ? q : String(q?.text));
+      if (queryCount.log.length > LOG_LIMIT) queryCount.log.shift();
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof client.query;
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    queryCount,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
