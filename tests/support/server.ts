@@ -10,7 +10,7 @@ export interface TestServer {
   url: string;
   process: ChildProcess;
   output: () => string;
-  client(ownerId?: string): ReturnType<typeof createChatClient>;
+  client(ownerId?: string, opts?: { batch?: boolean }): ReturnType<typeof createChatClient>;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   stop(): Promise<void>;
@@ -28,7 +28,8 @@ export async function startServer(opts: {
   timeoutMs?: number;
 }): Promise<TestServer> {
   const script = opts.script ?? 'packages/api/src/serve.ts';
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [script, ...(opts.args ?? [])], {
+  // `node --import tsx`, not the tsx binary: tsx runs the script in a second process that a SIGKILL would miss.
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(opts.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -68,7 +69,8 @@ export async function startServer(opts: {
     url,
     process: child,
     output: () => output,
-    client: (ownerId = 'test-owner') => createChatClient({ url, ownerId, EventSource: EventSource as never }),
+    client: (ownerId = 'test-owner', clientOpts = {}) =>
+      createChatClient({ url, ownerId, EventSource: EventSource as never, ...clientOpts }),
     kill,
     stop: async () => {
       await kill('SIGTERM');

@@ -159,7 +159,7 @@ export class ChatActions {
       return await this.once<Sent>(ownerId, 'chat.sendMessage', idempotencyKey, request, async (record) => {
         // clientMessageId is unique per context: a resend without the key is answered, never stored twice.
         const already = await existing();
-        if (already) return already;
+        if (already) return { ...already, replayed: true };
         return this.change(
           ownerId,
           input.contextId,

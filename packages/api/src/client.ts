@@ -1,6 +1,7 @@
 import {
   createTRPCClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
   splitLink,
   type TRPCLink,
@@ -17,6 +18,8 @@ export function createChatClient(opts: {
   ownerId?: string;
   headers?: Record<string, string>;
   EventSource?: typeof globalThis.EventSource;
+  /** false: one HTTP request per call instead of batching calls made together. */
+  batch?: boolean;
 }) {
   const headers = { ...(opts.ownerId ? { 'x-owner-id': opts.ownerId } : {}), ...opts.headers };
   const url = opts.url.replace(/\/$/, '').endsWith('/api/trpc') ? opts.url : `${opts.url.replace(/\/$/, '')}/api/trpc`;
@@ -29,7 +32,10 @@ export function createChatClient(opts: {
         ...(opts.EventSource ? { EventSource: opts.EventSource } : {}),
         eventSourceOptions: () => ({ fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) }) as never,
       }),
-      false: httpBatchLink({ url, transformer: superjson, headers }),
+      false:
+        opts.batch === false
+          ? httpLink({ url, transformer: superjson, headers })
+          : httpBatchLink({ url, transformer: superjson, headers }),
     }),
   ];
   return createTRPCClient<AppRouter>({ links });

@@ -25,6 +25,7 @@ const schema = z
     MAX_CONCURRENT_RUNS: int(32, 1),
     APPROVAL_TIMEOUT_MS: int(24 * 60 * 60 * 1000, 1),
     IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
+    IDEMPOTENCY_PURGE_INTERVAL_MS: int(60_000, 50),
     HISTORY_BUDGET_CHARS: int(48000, 100),
     SHUTDOWN_GRACE_MS: int(5000, 0),
     INSTANCE_ID: z.string().min(1).optional(),

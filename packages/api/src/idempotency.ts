@@ -78,7 +78,8 @@ export async function idempotent<T extends object>(
         })
       : undefined;
     try {
-      return { ...(await action(record)), replayed: false };
+      // An action may itself answer from what is stored (e.g. a resent clientMessageId): it says replayed.
+      return { replayed: false, ...(await action(record)) };
     } catch (error) {
       const retriable = isConcurrencyError(error) || (key !== undefined && isUniqueViolation(error));
       if (!retriable || attempt >= maxAttempts) throw error;

@@ -100,7 +100,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   });
   const purge = setInterval(() => {
     idempotency.purgeExpired(now()).catch((error) => log.warn({ error: String(error) }, 'idempotency purge failed'));
-  }, 60_000);
+  }, config.IDEMPOTENCY_PURGE_INTERVAL_MS);
   purge.unref();
   if (opts.worker !== false) await worker.start();
   log.info({ owner, embedded: database.embedded }, 'services started');
