@@ -1,0 +1,20 @@
+'use client';
+
+import { QueryClientProvider } from '@tanstack/react-query';
+import { useState, type ReactNode } from 'react';
+import { makeQueryClient } from '@/lib/query-client';
+import { TRPCProvider } from '@/lib/trpc';
+import { makeTrpcClient } from '@/lib/trpc-client';
+
+/** React Query + tRPC for the whole app (one client of each per tab). */
+export function Providers({ children }: { children: ReactNode }) {
+  const [queryClient] = useState(makeQueryClient);
+  const [trpcClient] = useState(makeTrpcClient);
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        {children}
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,67 @@
+'use client';
+
+import type { QueryKey } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useApproveTools, type Decision } from '@/hooks/use-approve-tools';
+import { errorInfo } from '@/lib/errors';
+import { newId } from '@/lib/ids';
+import type { StateView } from '@/lib/types';
+import { ApprovalCard, type CardPhase } from './approval-card';
+
+interface Props {
+  contextId: string;
+  queryKey: QueryKey;
+  state: StateView;
+  onSettled: () => void;
+}
+
+/**
+ * Approval cards for `AwaitingToolApproval`. A decision shows at once on its
+ * card ("Approved…"); the card leaves when the server's state no longer lists
+ * the call (reconciled by events), or shows the error and can be decided again.
+ */
+export function ApprovalPanel({ contextId, queryKey, state, onSettled }: Props) {
+  const approve = useApproveTools(contextId, queryKey, onSettled);
+  const [phases, setPhases] = useState<Record<string, CardPhase>>({});
+  if (state.state.type !== 'AwaitingToolApproval') return null;
+  const runId = state.state.runId;
+  const pending = state.pendingToolCalls;
+  if (pending.length === 0) return null;
+
+  const decide = (decisions: Decision[]) => {
+    setPhases((p) => ({ ...p, ...Object.fromEntries(decisions.map((d) => [d.toolCallId, { kind: 'sending', approve: d.approve }])) }));
+    // mutateAsync, not mutate: each click gets its own outcome even when two overlap.
+    approve
+      .mutateAsync({ runId, decisions, expectedVersion: state.version, idempotencyKey: newId() })
+      .catch((error: unknown) => {
+        const message = errorInfo(error).message;
+        setPhases((p) => ({ ...p, ...Object.fromEntries(decisions.map((d) => [d.toolCallId, { kind: 'failed', error: message }])) }));
+      });
+  };
+  const undecided = pending.filter((c) => (phases[c.id]?.kind ?? 'idle') !== 'sending');
+
+  return (
+    <section className="approval-panel" aria-label="Tool calls waiting for approval">
+      {pending.map((call) => (
+        <ApprovalCard
+          key={call.id}
+          call={call}
+          phase={phases[call.id] ?? { kind: 'idle' }}
+          onDecide={(ok, reason) => decide([{ toolCallId: call.id, approve: ok, ...(reason ? { reason } : {}) }])}
+        />
+      ))}
+      {undecided.length > 1 ? (
+        <div className="approval-bulk">
+          <button
+            type="button"
+            className="button button-secondary"
+            data-testid="approve-all"
+            onClick={() => decide(undecided.map((c) => ({ toolCallId: c.id, approve: true })))}
+          >
+            Approve all ({undecided.length})
+          </button>
+        </div>
+      ) : null}
+    </section>
+  );
+}

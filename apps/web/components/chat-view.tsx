@@ -1,0 +1,85 @@
+'use client';
+
+import Link from 'next/link';
+import { useLiveContext } from '@/hooks/use-live-context';
+import { useRunControls } from '@/hooks/use-run-controls';
+import { useSendMessage } from '@/hooks/use-send-message';
+import { errorInfo } from '@/lib/errors';
+import { ApprovalPanel } from './approval-panel';
+import { Composer } from './composer';
+import { FailedSends } from './failed-sends';
+import { MessageList } from './message-list';
+import { StatusBar } from './status-bar';
+
+/** One open chat: transcript, live state, approvals and the composer. */
+export function ChatView({ contextId }: { contextId: string }) {
+  const { query, queryKey, connection, refresh } = useLiveContext(contextId);
+  const sender = useSendMessage(contextId, queryKey, refresh);
+  const controls = useRunControls(contextId, refresh);
+
+  if (query.isPending) {
+    return (
+      <div className="chat-loading" aria-busy>
+        Loading chat…
+      </div>
+    );
+  }
+  if (query.isError) {
+    const info = errorInfo(query.error);
+    return (
+      <div className="empty-state">
+        <h1>{info.code === 'NOT_FOUND' ? 'Chat not found' : 'Could not load this chat'}</h1>
+        <p>{info.code === 'NOT_FOUND' ? 'It may have been deleted.' : info.message}</p>
+        <p>
+          <Link href="/">Back to your chats</Link>
+        </p>
+      </div>
+    );
+  }
+
+  const detail = query.data;
+  const { context, state } = detail;
+  const busy = state.state.type !== 'Idle';
+  const activeRunId = busy && 'runId' in state.state ? state.state.runId : undefined;
+  const controlError = controls.stopError ?? controls.regenerateError;
+
+  return (
+    <section className="chat" data-context-id={context.id}>
+      <header className="chat-header">
+        <div className="chat-heading">
+          <h1 className="chat-title">{context.title}</h1>
+          <span className="chat-subtitle">
+            {context.model}
+            {detail.branches.length > 1 && detail.branch ? ` · branch ${detail.branch.name}` : ''}
+          </span>
+        </div>
+        <StatusBar state={state} connection={connection} />
+      </header>
+
+      <MessageList detail={detail} onRegenerate={controls.regenerate} regenerating={controls.regenerating} />
+
+      <footer className="chat-footer">
+        {state.lastError ? (
+          <div className="banner banner-error" role="alert" data-testid="last-error">
+            <div className="banner-text">
+              <strong>Last run failed:</strong> {state.lastError}
+            </div>
+          </div>
+        ) : null}
+        {controlError ? (
+          <div className="banner banner-error" role="alert" data-testid="control-error">
+            <div className="banner-text">{errorInfo(controlError).message}</div>
+          </div>
+        ) : null}
+        <ApprovalPanel contextId={contextId} queryKey={queryKey} state={state} onSettled={refresh} />
+        <FailedSends failed={sender.failed} onRetry={sender.retry} onDismiss={sender.dismiss} />
+        <Composer
+          onSend={sender.send}
+          busy={busy}
+          onStop={() => controls.stop(activeRunId)}
+          stopping={controls.stopping}
+        />
+      </footer>
+    </section>
+  );
+}

@@ -1,0 +1,36 @@
+'use client';
+
+import type { FailedSend, Outgoing } from '@/hooks/use-send-message';
+
+/** Messages the server refused or never got: visible, with Retry (same ids) and Dismiss. */
+export function FailedSends({
+  failed,
+  onRetry,
+  onDismiss,
+}: {
+  failed: FailedSend[];
+  onRetry: (outgoing: Outgoing) => void;
+  onDismiss: (clientMessageId: string) => void;
+}) {
+  if (failed.length === 0) return null;
+  return (
+    <div className="failed-sends">
+      {failed.map(({ outgoing, error }) => (
+        <div key={outgoing.clientMessageId} className="banner banner-error" role="alert" data-testid="send-error">
+          <div className="banner-text">
+            <strong>Not sent:</strong> <span className="failed-content">{outgoing.content}</span>
+            <div className="banner-detail">{error}</div>
+          </div>
+          <div className="banner-actions">
+            <button type="button" className="button button-small button-secondary" data-testid="retry-send" onClick={() => onRetry(outgoing)}>
+              Retry
+            </button>
+            <button type="button" className="button button-small button-ghost" onClick={() => onDismiss(outgoing.clientMessageId)}>
+              Dismiss
+            </button>
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}

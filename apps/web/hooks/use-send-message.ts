@@ -1,0 +1,108 @@
+'use client';
+
+import { useMutation, useQueryClient, type QueryKey } from '@tanstack/react-query';
+import { useCallback, useState } from 'react';
+import { addOptimisticMessage, confirmMessage, removeOptimisticMessage } from '@/lib/context-cache';
+import { errorInfo, isNetworkError } from '@/lib/errors';
+import { newId } from '@/lib/ids';
+import { useTRPC } from '@/lib/trpc';
+import type { ContextDetail } from '@/lib/types';
+
+/** One send: its ids are made once and reused by every retry of it. */
+export interface Outgoing {
+  contextId: string;
+  content: string;
+  clientMessageId: string;
+  idempotencyKey: string;
+}
+
+export interface FailedSend {
+  outgoing: Outgoing;
+  error: string;
+}
+
+const NETWORK_RETRIES = 3;
+const DEFAULT_TITLE = 'New chat';
+
+/**
+ * `chat.sendMessage` with an optimistic user message: it appears at once
+ * (marked "sending"), is removed again if the server refuses it (the error
+ * stays visible with Retry, which resends the SAME clientMessageId and
+ * idempotencyKey), and is replaced by the server's message on success.
+ */
+export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled: () => void) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [failed, setFailed] = useState<FailedSend[]>([]);
+  const update = useCallback(
+    (fn: (d: ContextDetail) => ContextDetail) =>
+      queryClient.setQueryData<ContextDetail>(queryKey, (old) => (old ? fn(old) : old)),
+    [queryClient, queryKey],
+  );
+  const rename = useMutation(
+    trpc.context.update.mutationOptions({
+      onSuccess: () => void queryClient.invalidateQueries(trpc.context.list.pathFilter()),
+    }),
+  );
+
+  const mutation = useMutation(
+    trpc.chat.sendMessage.mutationOptions({
+      // Only failures without an answer are retried: the idempotency key makes that safe.
+      retry: (count, error) => count < NETWORK_RETRIES && isNetworkError(error),
+      retryDelay: (attempt) => Math.min(500 * 2 ** attempt, 4_000),
+      onMutate: (input) => {
+        setFailed((list) => list.filter((f) => f.outgoing.clientMessageId !== input.clientMessageId));
+        if (input.clientMessageId) {
+          update((d) => addOptimisticMessage(d, { clientMessageId: input.clientMessageId!, content: input.content }));
+        }
+      },
+      onError: (error, input) => {
+        if (input.clientMessageId) update((d) => removeOptimisticMessage(d, input.clientMessageId!));
+        setFailed((list) => [
+          ...list,
+          {
+            outgoing: {
+              contextId: input.contextId,
+              content: input.content,
+              clientMessageId: input.clientMessageId ?? newId(),
+              idempotencyKey: input.idempotencyKey ?? newId(),
+            },
+            error: errorInfo(error).message,
+          },
+        ]);
+      },
+      onSuccess: (response, input) => {
+        if (input.clientMessageId) update((d) => confirmMessage(d, response.message, input.clientMessageId!));
+        // Name a fresh chat after its first message.
+        const detail = queryClient.getQueryData<ContextDetail>(queryKey);
+        if (detail && detail.context.title === DEFAULT_TITLE && !response.replayed) {
+          const firstUser = detail.messages.find((m) => m.role === 'user');
+          if (!firstUser || firstUser.id === response.message.id) {
+            rename.mutate({ contextId, title: titleFrom(input.content), idempotencyKey: `title:${response.message.id}` });
+          }
+        }
+      },
+      onSettled,
+    }),
+  );
+
+  const send = useCallback(
+    (content: string) => {
+      const outgoing: Outgoing = { contextId, content, clientMessageId: newId(), idempotencyKey: newId() };
+      mutation.mutate(outgoing);
+    },
+    [contextId, mutation],
+  );
+  const retry = useCallback((outgoing: Outgoing) => mutation.mutate(outgoing), [mutation]);
+  const dismiss = useCallback(
+    (clientMessageId: string) => setFailed((list) => list.filter((f) => f.outgoing.clientMessageId !== clientMessageId)),
+    [],
+  );
+
+  return { send, retry, dismiss, failed, pending: mutation.isPending };
+}
+
+function titleFrom(content: string): string {
+  const line = content.trim().split('\n')[0]!.replace(/\s+/g, ' ');
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
+}
