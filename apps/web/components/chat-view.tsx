@@ -76,6 +76,7 @@ export function ChatView({ contextId }: { contextId: string }) {
         <Composer
           onSend={sender.send}
           busy={busy}
+          queues={context.busyPolicy === 'queue'}
           onStop={() => controls.stop(activeRunId)}
           stopping={controls.stopping}
         />

@@ -5,12 +5,14 @@ import { useRef, useState, type KeyboardEvent } from 'react';
 interface Props {
   onSend: (content: string) => void;
   busy: boolean;
+  /** The context queues messages sent while busy (busyPolicy `queue`) rather than refusing them. */
+  queues: boolean;
   onStop: () => void;
   stopping: boolean;
 }
 
 /** The message box: Enter sends, Shift+Enter is a new line. Sending while busy queues the message. */
-export function Composer({ onSend, busy, onStop, stopping }: Props) {
+export function Composer({ onSend, busy, queues, onStop, stopping }: Props) {
   const [text, setText] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
   const canSend = text.trim().length > 0;
@@ -40,7 +42,7 @@ export function Composer({ onSend, busy, onStop, stopping }: Props) {
         ref={box}
         className="composer-input"
         data-testid="composer"
-        placeholder={busy ? 'Type a message — it will be queued…' : 'Type a message…'}
+        placeholder={busy ? (queues ? 'Type a message — it will be queued…' : 'Wait for the reply to finish…') : 'Type a message…'}
         aria-label="Message"
         rows={Math.min(8, Math.max(1, text.split('\n').length))}
         value={text}

@@ -24,7 +24,8 @@ export function StatusBar({ state, connection }: { state: StateView; connection:
   return (
     <div className="status-bar">
       <span className={`pill state-${type}`} data-testid="context-state" data-state={type} title="Context state">
-        {type !== 'Idle' ? <span className="spinner" aria-hidden /> : null}
+        {type === 'AwaitingToolApproval' ? <span className="attention" aria-hidden /> : null}
+        {type === 'ProcessingUserMessage' || type === 'ExecutingTools' ? <span className="spinner" aria-hidden /> : null}
         {STATE_LABEL[type]}
       </span>
       {queued > 0 ? (

@@ -33,6 +33,7 @@ export function useApproveTools(contextId: string, queryKey: QueryKey, onSettled
 
   return useMutation({
     mutationKey: trpc.chat.approveTools.mutationKey(),
+    scope: { id: `approve-tools:${contextId}` },
     retry: (count, error) => count < 3 && isNetworkError(error),
     mutationFn: async (request: ApproveRequest) => {
       try {

@@ -47,6 +47,10 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
 
   const mutation = useMutation(
     trpc.chat.sendMessage.mutationOptions({
+      // One at a time per chat, so messages are stored in the order they were typed
+      // (a batch of parallel requests could be accepted in any order). onMutate still
+      // runs at once, so queued sends show immediately.
+      scope: { id: `send-message:${contextId}` },
       // Only failures without an answer are retried: the idempotency key makes that safe.
       retry: (count, error) => count < NETWORK_RETRIES && isNetworkError(error),
       retryDelay: (attempt) => Math.min(500 * 2 ** attempt, 4_000),

@@ -171,7 +171,8 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
       }
       if (changes.lastError !== undefined) state.lastError = changes.lastError;
       next = { ...next, context, state };
-      return result(next, true, changes.title !== undefined);
+      // The sidebar shows titles and a busy dot.
+      return result(next, true, changes.title !== undefined || changes.state !== undefined);
     }
     case 'tool.requested': {
       const t = item.payload.toolCall;
