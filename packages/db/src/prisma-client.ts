@@ -17,7 +17,13 @@ const LOG_LIMIT = 1000;
 export function createPrismaClient(
   databaseUrl: string,
   opts: { poolMax?: number } = {},
-): { prisma: PrismaClient; queryCount: QueryCounter; close(): Promise<void> } {
+): {
+  prisma: PrismaClient;
+  queryCount: QueryCounter;
+  statements(): { total: number; writes: number };
+  close(): Promise<void>;
+} {
+  const totals = { total: 0, writes: 0 };
   const queryCount: QueryCounter = {
     value: 0,
     log: [],
@@ -35,6 +41,8 @@ export function createPrismaClient(
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
       const q = args[0] as string | { text?: string };
       queryCount.value++;
+      totals.total++;
+      if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(typeof q === 'string' ? q : String(q?.text))) totals.writes++;
       queryCount.log.push(typeof q === 'string' ? q : String(q?.text));
       if (queryCount.log.length > LOG_LIMIT) queryCount.log.shift();
       return (query as (...a: unknown[]) => unknown).apply(this, args);
@@ -44,6 +52,7 @@ export function createPrismaClient(
   return {
     prisma,
     queryCount,
+    statements: () => ({ ...totals }),
     async close() {
       await prisma.$disconnect();
       await pool.end();

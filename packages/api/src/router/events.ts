@@ -1,6 +1,7 @@
 import { textOf, type BusEvent, type ContextEvent, type EphemeralEvent } from '@chat/core';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { toTRPCError } from '../errors.ts';
 import { ownerProcedure, router } from '../trpc.ts';
 import { contextRef } from './inputs.ts';
 import { ownedContext } from './owner.ts';
@@ -43,7 +44,11 @@ export const eventsRouter = router({
     .input(contextRef.extend({ lastEventId: z.string().max(40).nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
       const { reads, bus, repo } = ctx.services;
-      await ownedContext(ctx, input.contextId);
+      // Errors thrown while a subscription iterates skip the procedure middleware: map this one here,
+      // or the client would see INTERNAL_SERVER_ERROR and keep reconnecting.
+      await ownedContext(ctx, input.contextId).catch((error) => {
+        throw toTRPCError(error);
+      });
       const inbox: BusEvent[] = [];
       let wake: (() => void) | null = null;
       const unsubscribe = bus.subscribe(input.contextId, (event) => {

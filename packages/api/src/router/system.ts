@@ -12,4 +12,7 @@ export const systemRouter = router({
       provider: ctx.services.config.LLM_PROVIDER,
     };
   }),
+
+  /** SQL statements this process has sent since it started (writes: INSERT/UPDATE/DELETE). */
+  metrics: publicProcedure.query(({ ctx }) => ({ ...ctx.services.db.statements() })),
 });

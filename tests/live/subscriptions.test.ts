@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/database.ts';
+import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { subscribe } from '../support/subscribe.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({
+    databaseUrl: await createTestDatabase(),
+    env: { LOCAL_MODEL_TOKEN_DELAY_MS: '4', CHECKPOINT_INTERVAL_MS: '300' },
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const isRunEnd = (type: string) => ['run.completed', 'run.failed', 'run.cancelled', 'run.interrupted'].includes(type);
+
+describe('events.onContext over SSE', () => {
+  it('two clients receive the same events in the same order, and the reply token by token', async () => {
+    const client = server.client('live');
+    const { context } = await client.context.create.mutate({});
+    const a = subscribe(server.client('live'), context.id, '0');
+    const b = subscribe(server.client('live'), context.id, '0');
+    await waitFor(async () => a.started && b.started && a.events().length >= 2 && b.events().length >= 2);
+    const sent = await client.chat.sendMessage.mutate({ contextId: context.id, content: 'stream me /long 60' });
+    for (const s of [a, b]) await s.until((i) => i.kind === 'event' && isRunEnd(i.type));
+    await waitFor(async () => a.events().length === b.events().length);
+
+    expect(b.events().map((e) => [e.seq, e.type])).toEqual(a.events().map((e) => [e.seq, e.type]));
+    expect(a.anomalies).toEqual([]);
+    expect(b.anomalies).toEqual([]);
+    const { messages } = await client.context.get.query({ contextId: context.id });
+    const reply = messages.find((m) => m.runId === sent.run.id && m.role === 'assistant')!;
+    const persisted = (reply.parts[0] as { text: string }).text;
+    expect(persisted.split(' ')).toHaveLength(60);
+    expect(a.texts.get(reply.id)).toBe(persisted);
+    // Token by token: many deltas, and they arrived before the completion.
+    expect(a.deltas().filter((d) => d.payload.messageId === reply.id).length).toBeGreaterThan(10);
+    a.close();
+    b.close();
+  });
+
+  it('a client that disconnects mid-stream and resumes with lastEventId ends with the exact reply, no gap, no repeat', async () => {
+    const client = server.client('live');
+    const { context } = await client.context.create.mutate({});
+    const first = subscribe(server.client('live'), context.id, '0');
+    await waitFor(async () => first.started && first.events().length >= 2);
+    const sent = await client.chat.sendMessage.mutate({ contextId: context.id, content: 'resume me /long 400' });
+    await waitFor(async () => first.deltas().length > 20, { what: 'some deltas' });
+    first.close();
+    const resumeFrom = first.lastEventId!;
+    const receivedBefore = first.texts;
+    await new Promise((r) => setTimeout(r, 150)); // tokens keep flowing while nobody listens
+
+    const second = subscribe(server.client('live'), context.id, resumeFrom);
+    await second.until((i) => i.kind === 'event' && isRunEnd(i.type));
+    expect(second.anomalies).toEqual([]);
+    const events = second.events();
+    expect(events[0]!.seq).toBe(Number(resumeFrom) + 1);
+    const { messages } = await client.context.get.query({ contextId: context.id });
+    const reply = messages.find((m) => m.runId === sent.run.id && m.role === 'assistant')!;
+    const persisted = (reply.parts[0] as { text: string }).text;
+    // The second connection got a snapshot of the text so far, then the rest exactly once.
+    expect(second.items.some((i) => i.data.kind === 'ephemeral' && i.data.type === 'message.snapshot')).toBe(true);
+    expect(second.texts.get(reply.id)).toBe(persisted);
+    expect(persisted.startsWith(receivedBefore.get(reply.id) ?? '')).toBe(true);
+    second.close();
+  });
+
+  it('persisted events arrive before the live ones when resuming from an old seq, without duplicates', async () => {
+    const client = server.client('live');
+    const { context } = await client.context.create.mutate({});
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: 'one' });
+    await waitIdle(client, context.id);
+    const late = subscribe(server.client('live'), context.id, '2');
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: 'two' });
+    await late.until((i) => i.kind === 'event' && i.type === 'run.completed' && late.events().filter((e) => e.type === 'run.completed').length === 2);
+    const seqs = late.events().map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 3));
+    expect(late.anomalies).toEqual([]);
+    late.close();
+  });
+
+  it('checks ownership like every other procedure', async () => {
+    const { context } = await server.client('live').context.create.mutate({});
+    const stranger = subscribe(server.client('intruder'), context.id, '0');
+    await waitFor(async () => stranger.errors.length > 0, { what: 'an error' });
+    expect((stranger.errors[0] as { data?: { code?: string } }).data?.code).toBe('NOT_FOUND');
+    stranger.close();
+  });
+
+  it('a long reply costs a handful of writes plus one checkpoint per interval, not one per token', async () => {
+    const client = server.client('live');
+    const { context } = await client.context.create.mutate({});
+    const before = await client.system.metrics.query();
+    const started = Date.now();
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: 'long /long 2000' });
+    await waitIdle(client, context.id, 60_000);
+    const elapsed = Date.now() - started;
+    const after = await client.system.metrics.query();
+    const writes = after.writes - before.writes;
+    const checkpoints = Math.ceil(elapsed / 300) + 1;
+    // Each save writes the context row, the changed rows and the events: a few statements.
+    expect(writes).toBeLessThanOrEqual(30 + 4 * checkpoints);
+    expect(writes).toBeLessThan(2000 / 10);
+    const { events } = await client.events.list.query({ contextId: context.id, limit: 1000 });
+    const checkpointEvents = events.filter((e) => e.type === 'message.checkpointed').length;
+    expect(checkpointEvents).toBeGreaterThan(0);
+    expect(checkpointEvents).toBeLessThanOrEqual(checkpoints);
+  });
+});
