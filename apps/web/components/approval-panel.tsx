@@ -4,14 +4,14 @@ import type { QueryKey } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useApproveTools, type Decision } from '@/hooks/use-approve-tools';
 import { errorInfo } from '@/lib/errors';
-import { newId } from '@/lib/ids';
-import type { StateView } from '@/lib/types';
+import type { ContextDetail, StateView } from '@/lib/types';
 import { ApprovalCard, type CardPhase } from './approval-card';
 
 interface Props {
   contextId: string;
   queryKey: QueryKey;
   state: StateView;
+  ensureFresh: () => Promise<ContextDetail | undefined>;
   onSettled: () => void;
 }
 
@@ -20,8 +20,8 @@ interface Props {
  * card ("Approved…"); the card leaves when the server's state no longer lists
  * the call (reconciled by events), or shows the error and can be decided again.
  */
-export function ApprovalPanel({ contextId, queryKey, state, onSettled }: Props) {
-  const approve = useApproveTools(contextId, queryKey, onSettled);
+export function ApprovalPanel({ contextId, queryKey, state, ensureFresh, onSettled }: Props) {
+  const approve = useApproveTools(contextId, queryKey, ensureFresh, onSettled);
   const [phases, setPhases] = useState<Record<string, CardPhase>>({});
   if (state.state.type !== 'AwaitingToolApproval') return null;
   const runId = state.state.runId;
@@ -32,7 +32,7 @@ export function ApprovalPanel({ contextId, queryKey, state, onSettled }: Props) 
     setPhases((p) => ({ ...p, ...Object.fromEntries(decisions.map((d) => [d.toolCallId, { kind: 'sending', approve: d.approve }])) }));
     // mutateAsync, not mutate: each click gets its own outcome even when two overlap.
     approve
-      .mutateAsync({ runId, decisions, expectedVersion: state.version, idempotencyKey: newId() })
+      .mutateAsync({ runId, decisions })
       .catch((error: unknown) => {
         const message = errorInfo(error).message;
         setPhases((p) => ({ ...p, ...Object.fromEntries(decisions.map((d) => [d.toolCallId, { kind: 'failed', error: message }])) }));

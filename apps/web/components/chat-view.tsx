@@ -13,7 +13,7 @@ import { StatusBar } from './status-bar';
 
 /** One open chat: transcript, live state, approvals and the composer. */
 export function ChatView({ contextId }: { contextId: string }) {
-  const { query, queryKey, connection, refresh } = useLiveContext(contextId);
+  const { query, queryKey, connection, refresh, ensureFresh } = useLiveContext(contextId);
   const sender = useSendMessage(contextId, queryKey, refresh);
   const controls = useRunControls(contextId, refresh);
 
@@ -24,7 +24,7 @@ export function ChatView({ contextId }: { contextId: string }) {
       </div>
     );
   }
-  if (query.isError) {
+  if (query.data === undefined) {
     const info = errorInfo(query.error);
     return (
       <div className="empty-state">
@@ -59,6 +59,11 @@ export function ChatView({ contextId }: { contextId: string }) {
       <MessageList detail={detail} onRegenerate={controls.regenerate} regenerating={controls.regenerating} />
 
       <footer className="chat-footer">
+        {query.isError ? (
+          <div className="banner banner-warn" role="status" data-testid="refresh-error">
+            <div className="banner-text">Could not refresh this chat: {errorInfo(query.error).message}. Retrying…</div>
+          </div>
+        ) : null}
         {state.lastError ? (
           <div className="banner banner-error" role="alert" data-testid="last-error">
             <div className="banner-text">
@@ -71,7 +76,7 @@ export function ChatView({ contextId }: { contextId: string }) {
             <div className="banner-text">{errorInfo(controlError).message}</div>
           </div>
         ) : null}
-        <ApprovalPanel contextId={contextId} queryKey={queryKey} state={state} onSettled={refresh} />
+        <ApprovalPanel contextId={contextId} queryKey={queryKey} state={state} ensureFresh={ensureFresh} onSettled={refresh} />
         <FailedSends failed={sender.failed} onRetry={sender.retry} onDismiss={sender.dismiss} />
         <Composer
           onSend={sender.send}

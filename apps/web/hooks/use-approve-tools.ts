@@ -12,48 +12,78 @@ export interface Decision {
   reason?: string;
 }
 
-interface ApproveRequest {
+export interface ApproveRequest {
   runId: string;
   decisions: Decision[];
-  expectedVersion: number;
-  /** Made once per click; reused when the request is retried after a network failure. */
-  idempotencyKey: string;
 }
 
 /**
- * `chat.approveTools` guarded by the context version the user looked at.
- * If the version moved on only because of other events (e.g. another card was
- * decided a moment ago) and the calls are still pending, it asks again with
- * the fresh version (a new request, so a new idempotency key).
+ * `chat.approveTools`, guarded by `expectedVersion` and each call's `argsHash`.
+ *
+ * Events move the state on before the cache learns the new version (events do
+ * not carry it), so the request is built from a fresh `context.get` when the
+ * cache is behind: the decision is sent only if the same calls, with the same
+ * arguments, are still pending. A STALE_VERSION answer is handled the same way
+ * once more. The idempotency key is made per request and reused by the
+ * automatic retries after a network failure.
  */
-export function useApproveTools(contextId: string, queryKey: QueryKey, onSettled: () => void) {
+export function useApproveTools(
+  contextId: string,
+  queryKey: QueryKey,
+  ensureFresh: () => Promise<ContextDetail | undefined>,
+  onSettled: () => void,
+) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
 
+  const build = (request: ApproveRequest, seen: ContextDetail | undefined, fresh: ContextDetail | undefined) => {
+    const detail = fresh ?? seen;
+    if (!detail) return null;
+    const state = detail.state.state;
+    if (state.type !== 'AwaitingToolApproval' || state.runId !== request.runId) return null;
+    const pending = new Set(detail.state.pendingToolCalls.map((p) => p.id));
+    if (!request.decisions.every((d) => pending.has(d.toolCallId))) return null;
+    const hashes = new Map((seen ?? detail).toolCalls.map((t) => [t.id, t.argsHash]));
+    return {
+      contextId,
+      runId: request.runId,
+      expectedVersion: detail.state.version,
+      decisions: request.decisions.map((d) => {
+        const argsHash = hashes.get(d.toolCallId);
+        return { ...d, ...(argsHash ? { argsHash } : {}) };
+      }),
+    };
+  };
+
   return useMutation({
     mutationKey: trpc.chat.approveTools.mutationKey(),
     scope: { id: `approve-tools:${contextId}` },
-    retry: (count, error) => count < 3 && isNetworkError(error),
     mutationFn: async (request: ApproveRequest) => {
+      const seen = queryClient.getQueryData<ContextDetail>(queryKey);
+      const send = async (fresh: ContextDetail | undefined) => {
+        const input = build(request, seen, fresh);
+        if (!input) throw new Error('These tool calls are no longer waiting for approval.');
+        const idempotencyKey = newId();
+        // Retried with the same key (same request) only when no answer came back.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await client.chat.approveTools.mutate({ ...input, idempotencyKey });
+          } catch (error) {
+            if (attempt < 2 && isNetworkError(error)) {
+              await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+              continue;
+            }
+            throw error;
+          }
+        }
+      };
       try {
-        return await client.chat.approveTools.mutate({ contextId, ...request });
+        return await send(await ensureFresh());
       } catch (error) {
         if (errorInfo(error).appCode !== 'STALE_VERSION') throw error;
-        await queryClient.invalidateQueries({ queryKey, exact: true });
-        const fresh = queryClient.getQueryData<ContextDetail>(queryKey);
-        const pending = new Set(fresh?.state.pendingToolCalls.map((p) => p.id));
-        const stillSame =
-          fresh?.state.state.type === 'AwaitingToolApproval' &&
-          fresh.state.state.runId === request.runId &&
-          request.decisions.every((d) => pending.has(d.toolCallId));
-        if (!fresh || !stillSame) throw error;
-        return client.chat.approveTools.mutate({
-          contextId,
-          ...request,
-          expectedVersion: fresh.state.version,
-          idempotencyKey: newId(),
-        });
+        await queryClient.refetchQueries({ queryKey, exact: true });
+        return send(queryClient.getQueryData<ContextDetail>(queryKey));
       }
     },
     onSettled,

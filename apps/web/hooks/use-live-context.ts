@@ -29,11 +29,14 @@ export function useLiveContext(contextId: string) {
 
   /** Persisted events applied lately: re-applied over a fetch that started before them. */
   const recent = useRef<PersistedItem[]>([]);
+  /** Events arrived whose derived data (version, runs, queue) the cache may not have yet. */
+  const behind = useRef(false);
 
   const query = useQuery({
     ...baseOptions,
     queryFn: async (ctx) => {
       if (!baseQueryFn) throw new Error('context.get has no query function');
+      behind.current = false;
       const fresh = await baseQueryFn(ctx);
       return reconcileFetched(fresh, queryClient.getQueryData(queryKey), recent.current);
     },
@@ -75,7 +78,10 @@ export function useLiveContext(contextId: string) {
       }
       const { detail, refetch, listChanged } = applyStreamItem(current, item);
       if (detail !== current) queryClient.setQueryData<ContextDetail>(queryKey, detail);
-      if (refetch) refresh();
+      if (refetch) {
+        behind.current = true;
+        refresh();
+      }
       if (listChanged) refreshList();
     },
     [queryClient, queryKey, refresh, refreshList],
@@ -122,6 +128,22 @@ export function useLiveContext(contextId: string) {
     return () => clearTimeout(timer);
   }, [status, startSeq, reset, refresh, queryClient, queryKey]);
 
+  // A refetch that failed while we have data: try again a little later.
+  const refetchFailed = query.isError && query.data !== undefined;
+  useEffect(() => {
+    if (!refetchFailed) return;
+    const timer = setTimeout(refresh, 3_000);
+    return () => clearTimeout(timer);
+  }, [refetchFailed, refresh]);
+
+  /** The server's current view, refetched first if events arrived since the last fetch. */
+  const ensureFresh = useCallback(async (): Promise<ContextDetail | undefined> => {
+    if (behind.current || queryClient.isFetching({ queryKey, exact: true }) > 0) {
+      await queryClient.refetchQueries({ queryKey, exact: true }, { cancelRefetch: false });
+    }
+    return queryClient.getQueryData<ContextDetail>(queryKey);
+  }, [queryClient, queryKey]);
+
   const connection: ConnectionState = useMemo(() => {
     if (status === 'pending') return 'live';
     if (status === 'error') return 'offline';
@@ -129,5 +151,5 @@ export function useLiveContext(contextId: string) {
     return 'connecting';
   }, [status]);
 
-  return { query, queryKey, connection, loaded, refresh, refreshList };
+  return { query, queryKey, connection, loaded, refresh, refreshList, ensureFresh };
 }

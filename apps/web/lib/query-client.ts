@@ -7,11 +7,21 @@ export function makeQueryClient() {
       queries: {
         staleTime: 5_000,
         refetchOnWindowFocus: true,
-        retry: (failureCount, error) => failureCount < 2 && !isClientError(error),
+        retry: (failureCount, error) => failureCount < 3 && (!isClientError(error) || isTransientNotFound(error)),
+        retryDelay: (attempt) => Math.min(300 * 2 ** attempt, 3_000),
       },
       mutations: { retry: false },
     },
   });
+}
+
+/**
+ * NOT_FOUND for something other than the context itself (e.g. RUN_NOT_FOUND
+ * while a run finishes during the read) is a transient read race: retry it.
+ */
+export function isTransientNotFound(error: unknown): boolean {
+  const data = (error as { data?: { code?: string; appCode?: string } } | null)?.data;
+  return data?.code === 'NOT_FOUND' && data.appCode !== undefined && data.appCode !== 'CONTEXT_NOT_FOUND';
 }
 
 /** 4xx-like tRPC errors (NOT_FOUND, BAD_REQUEST, CONFLICT, ...) are not worth retrying. */
