@@ -28,6 +28,8 @@ const schema = z
     IDEMPOTENCY_PURGE_INTERVAL_MS: int(60_000, 50),
     HISTORY_BUDGET_CHARS: int(48000, 100),
     SHUTDOWN_GRACE_MS: int(5000, 0),
+    /** Artificial latency before each tool runs, for demos and failure drills. */
+    TOOL_DELAY_MS: int(0),
     INSTANCE_ID: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {

@@ -60,6 +60,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
           }),
       },
     }),
+    config.TOOL_DELAY_MS,
   );
   const ports: CorePorts = {
     repo,

@@ -55,7 +55,10 @@ export class ToolRegistry implements ToolRuntime {
   private readonly byName: Map<string, ToolDefinition>;
   private readonly described: ToolDescriptor[];
 
-  constructor(tools: ToolDefinition[]) {
+  constructor(
+    tools: ToolDefinition[],
+    private readonly delayMs = 0,
+  ) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
     this.described = tools.map((t) => ({
       name: t.name,
@@ -81,6 +84,7 @@ export class ToolRegistry implements ToolRuntime {
   async execute(name: string, args: unknown, ctx: { contextId: string; toolCallId: string }) {
     const tool = this.byName.get(name);
     if (!tool) throw new Error(`unknown tool ${name}`);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     return tool.execute(tool.input.parse(args), ctx);
   }
 }
