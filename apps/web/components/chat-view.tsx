@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { useLiveContext } from '@/hooks/use-live-context';
+import { useLoadEarlier } from '@/hooks/use-load-earlier';
 import { useRunControls } from '@/hooks/use-run-controls';
 import { useSendMessage } from '@/hooks/use-send-message';
 import { errorInfo } from '@/lib/errors';
@@ -16,6 +17,7 @@ export function ChatView({ contextId }: { contextId: string }) {
   const { query, queryKey, connection, refresh, ensureFresh } = useLiveContext(contextId);
   const sender = useSendMessage(contextId, queryKey, refresh);
   const controls = useRunControls(contextId, refresh);
+  const earlier = useLoadEarlier(contextId, queryKey);
 
   if (query.isPending) {
     return (
@@ -41,7 +43,7 @@ export function ChatView({ contextId }: { contextId: string }) {
   const { context, state } = detail;
   const busy = state.state.type !== 'Idle';
   const activeRunId = busy && 'runId' in state.state ? state.state.runId : undefined;
-  const controlError = controls.stopError ?? controls.regenerateError;
+  const controlError = controls.stopError ?? controls.regenerateError ?? earlier.error;
 
   return (
     <section className="chat" data-context-id={context.id}>
@@ -56,7 +58,13 @@ export function ChatView({ contextId }: { contextId: string }) {
         <StatusBar state={state} connection={connection} />
       </header>
 
-      <MessageList detail={detail} onRegenerate={controls.regenerate} regenerating={controls.regenerating} />
+      <MessageList
+        detail={detail}
+        onLoadEarlier={() => earlier.mutate()}
+        loadingEarlier={earlier.isPending}
+        onRegenerate={controls.regenerate}
+        regenerating={controls.regenerating}
+      />
 
       <footer className="chat-footer">
         {query.isError ? (

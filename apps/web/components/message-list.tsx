@@ -7,13 +7,15 @@ import { TypingDots } from './typing-dots';
 
 interface Props {
   detail: ContextDetail;
+  onLoadEarlier: () => void;
+  loadingEarlier: boolean;
   onRegenerate: (messageId: string) => void;
   regenerating: boolean;
   children?: React.ReactNode;
 }
 
 /** The transcript in seq order; follows the bottom while the user is there. */
-export function MessageList({ detail, onRegenerate, regenerating, children }: Props) {
+export function MessageList({ detail, onLoadEarlier, loadingEarlier, onRegenerate, regenerating, children }: Props) {
   const { messages, toolCalls, state } = detail;
   const toolCallsById = useMemo(() => new Map(toolCalls.map((t) => [t.id, t])), [toolCalls]);
   const busy = state.state.type !== 'Idle';
@@ -43,6 +45,17 @@ export function MessageList({ detail, onRegenerate, regenerating, children }: Pr
   return (
     <div className="message-scroller" ref={scroller}>
       <div className="message-list" data-testid="message-list">
+        {detail.messagesCursor !== null ? (
+          <button
+            type="button"
+            className="button button-small button-ghost load-earlier"
+            data-testid="load-earlier"
+            disabled={loadingEarlier}
+            onClick={onLoadEarlier}
+          >
+            {loadingEarlier ? 'Loading…' : 'Load earlier messages'}
+          </button>
+        ) : null}
         {messages.length === 0 ? (
           <div className="transcript-empty">
             <p>Send a message to start.</p>

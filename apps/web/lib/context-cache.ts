@@ -210,7 +210,8 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
  *    (by seq, so nothing twice);
  *  - a streaming reply's text never goes backwards (the server's copy is only
  *    as new as its last checkpoint; deltas since then are already here);
- *  - optimistic user messages still waiting for their server copy stay.
+ *  - optimistic user messages still waiting for their server copy stay;
+ *  - older pages loaded with "Load earlier" stay (a fetch returns the newest page).
  */
 export function reconcileFetched(
   fresh: ContextDetail,
@@ -236,8 +237,23 @@ export function reconcileFetched(
   });
   const confirmed = new Set(messages.flatMap((m) => (m.clientMessageId ? [m.clientMessageId] : [])));
   const pending = previous.messages.filter((m) => isOptimistic(m) && !confirmed.has(m.clientMessageId ?? ''));
-  if (!changed && pending.length === 0) return next;
-  return { ...next, messages: [...messages, ...pending] };
+
+  let older: ChatMessage[] = [];
+  let messagesCursor = next.messagesCursor;
+  if (next.messagesCursor !== null && previous.branch?.id === next.branch?.id) {
+    const firstSeq = messages[0]?.seq ?? Number.POSITIVE_INFINITY;
+    older = previous.messages.filter((m) => !isOptimistic(m) && m.seq < firstSeq);
+    if (older.length > 0) messagesCursor = previous.messagesCursor;
+  }
+  if (!changed && pending.length === 0 && older.length === 0) return next;
+  return { ...next, messagesCursor, messages: [...older, ...messages, ...pending] };
+}
+
+/** "Load earlier": an older page of the active branch goes in front. */
+export function prependOlder(detail: ContextDetail, page: { items: ChatMessage[]; nextCursor: number | null }): ContextDetail {
+  const known = new Set(detail.messages.map((m) => m.id));
+  const older = page.items.filter((m) => !known.has(m.id));
+  return { ...detail, messagesCursor: page.nextCursor, messages: sortBySeq([...older, ...detail.messages]) };
 }
 
 /** The user's message as it appears before the server has it. */

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import {
+  addOptimisticMessage,
+  appliedSeq,
+  applyStreamItem,
+  confirmMessage,
+  mergeAt,
+  reconcileFetched,
+  textOfParts,
+  type PersistedItem,
+} from './context-cache';
+import type { ChatMessage, ContextDetail, StreamItem } from './types';
+
+const NOW = new Date('2026-01-01T00:00:00Z');
+
+function message(over: Partial<ChatMessage> & Pick<ChatMessage, 'id' | 'seq'>): ChatMessage {
+  return {
+    contextId: 'ctx',
+    branchId: 'br',
+    parentId: null,
+    role: 'assistant',
+    parts: [],
+    status: 'complete',
+    runId: null,
+    clientMessageId: null,
+    createdAt: NOW,
+    ...over,
+  };
+}
+
+function detail(messages: ChatMessage[], seq = 10): ContextDetail {
+  return {
+    context: { id: 'ctx', lastEventSeq: seq, title: 'New chat', activeBranchId: 'br' },
+    state: { state: { type: 'Idle' }, version: 3, lastEventSeq: seq, lastError: null, activeRun: null, queue: [], pendingToolCalls: [] },
+    branch: { id: 'br', contextId: 'ctx', name: 'main', headMessageId: null, forkedFromMessageId: null, createdAt: NOW },
+    branches: [],
+    messages,
+    messagesCursor: null,
+    toolCalls: [],
+    latestRun: null,
+  } as unknown as ContextDetail;
+}
+
+const event = (seq: number, type: string, payload: unknown): PersistedItem =>
+  ({ kind: 'event', contextId: 'ctx', seq, type, payload, createdAt: NOW }) as unknown as PersistedItem;
+const delta = (messageId: string, offset: number, text: string): StreamItem =>
+  ({ kind: 'ephemeral', afterSeq: 0, type: 'message.delta', contextId: 'ctx', payload: { messageId, offset, text } }) as StreamItem;
+
+const streaming = (text: string) =>
+  message({ id: 'a1', seq: 2, status: 'streaming', parts: text ? [{ type: 'text', text }] : [] });
+const textOf = (d: ContextDetail, id = 'a1') => textOfParts(d.messages.find((m) => m.id === id)!.parts);
+
+describe('mergeAt', () => {
+  it('appends, ignores replays, refuses gaps', () => {
+    expect(mergeAt('Hello', 5, ' world')).toBe('Hello world');
+    expect(mergeAt('Hello world', 5, ' world')).toBe('Hello world');
+    expect(mergeAt('Hello', 6, 'x')).toBeNull();
+    expect(mergeAt('Hello', 2, 'y')).toBe('Hey');
+  });
+});
+
+describe('applyStreamItem', () => {
+  it('streams deltas token by token and applies each once', () => {
+    let d = detail([streaming('')]);
+    for (const [offset, text] of [[0, 'You '], [4, 'said'], [4, 'said'], [8, ': hi']] as const) {
+      d = applyStreamItem(d, delta('a1', offset, text)).detail;
+    }
+    expect(textOf(d)).toBe('You said: hi');
+    expect(applyStreamItem(d, delta('a1', 99, 'gap')).detail).toBe(d);
+  });
+
+  it('ignores persisted events at or below the applied seq', () => {
+    const d = detail([streaming('abc')], 10);
+    const stale = applyStreamItem(d, event(10, 'message.completed', { messageId: 'a1', parts: [{ type: 'text', text: 'zzz' }] }));
+    expect(stale.detail).toBe(d);
+    const fresh = applyStreamItem(d, event(11, 'message.completed', { messageId: 'a1', parts: [{ type: 'text', text: 'abc!' }] }));
+    expect(textOf(fresh.detail)).toBe('abc!');
+    expect(fresh.detail.messages[0]!.status).toBe('complete');
+    expect(appliedSeq(fresh.detail)).toBe(11);
+  });
+
+  it('a checkpoint behind later deltas keeps the longer text', () => {
+    const d = detail([streaming('Hello world')]);
+    const r = applyStreamItem(d, event(11, 'message.checkpointed', { messageId: 'a1', offset: 0, text: 'Hello' }));
+    expect(textOf(r.detail)).toBe('Hello world');
+    const r2 = applyStreamItem(detail([streaming('Hel')]), event(11, 'message.checkpointed', { messageId: 'a1', offset: 0, text: 'Hello' }));
+    expect(textOf(r2.detail)).toBe('Hello');
+  });
+
+  it('message.created replaces the optimistic copy with the same clientMessageId', () => {
+    const d = addOptimisticMessage(detail([]), { clientMessageId: 'c1', content: 'hi' });
+    expect(d.messages[0]!.id).toBe('optimistic:c1');
+    const created = event(11, 'message.created', {
+      message: { id: 'm1', branchId: 'br', parentId: null, seq: 1, role: 'user', parts: [{ type: 'text', text: 'hi' }], status: 'complete', runId: 'r1', clientMessageId: 'c1', createdAt: NOW.toISOString() },
+    });
+    const r = applyStreamItem(d, created);
+    expect(r.detail.messages.map((m) => m.id)).toEqual(['m1']);
+    expect(r.detail.messages[0]!.createdAt).toBeInstanceOf(Date);
+    // and the mutation's answer afterwards changes nothing
+    expect(confirmMessage(r.detail, r.detail.messages[0]!, 'c1')).toBe(r.detail);
+  });
+
+  it('applies context.updated state at once and asks for a refetch', () => {
+    const pending = [{ id: 't1', name: 'save_note', args: {} }];
+    const r = applyStreamItem(detail([]), event(11, 'context.updated', { changes: { state: { type: 'AwaitingToolApproval', runId: 'r1', pendingToolCalls: pending } } }));
+    expect(r.detail.state.state.type).toBe('AwaitingToolApproval');
+    expect(r.detail.state.pendingToolCalls).toEqual(pending);
+    expect(r.refetch).toBe(true);
+  });
+});
+
+describe('reconcileFetched', () => {
+  it('re-applies events newer than the fetch, keeps streamed text and optimistic messages', () => {
+    const previous = addOptimisticMessage(detail([streaming('Hello wor')], 12), { clientMessageId: 'c9', content: 'next' });
+    const fresh = detail([streaming('Hello')], 11);
+    const recent = [event(12, 'message.interrupted', { messageId: 'a1', status: 'cancelled' })];
+    const merged = reconcileFetched(fresh, previous, recent);
+    expect(merged.messages[0]!.status).toBe('cancelled');
+    expect(appliedSeq(merged)).toBe(12);
+    expect(merged.messages.at(-1)!.id).toBe('optimistic:c9');
+
+    const streamingOnly = reconcileFetched(detail([streaming('Hello')], 12), detail([streaming('Hello wor')], 12), []);
+    expect(textOf(streamingOnly)).toBe('Hello wor');
+  });
+});
