@@ -1,6 +1,7 @@
 'use client';
 
 import Link from 'next/link';
+import { useEffect } from 'react';
 import { useLiveContext } from '@/hooks/use-live-context';
 import { useLoadEarlier } from '@/hooks/use-load-earlier';
 import { useRunControls } from '@/hooks/use-run-controls';
@@ -18,6 +19,10 @@ export function ChatView({ contextId }: { contextId: string }) {
   const sender = useSendMessage(contextId, queryKey, refresh);
   const controls = useRunControls(contextId, refresh);
   const earlier = useLoadEarlier(contextId, queryKey);
+  const title = query.data?.context.title;
+  useEffect(() => {
+    if (title) document.title = `${title} · Chat`;
+  }, [title]);
 
   if (query.isPending) {
     return (
@@ -26,7 +31,9 @@ export function ChatView({ contextId }: { contextId: string }) {
       </div>
     );
   }
-  if (query.data === undefined) {
+  // Deleted (e.g. from another tab) while open: the refetch says so.
+  const gone = query.isError && errorInfo(query.error).appCode === 'CONTEXT_NOT_FOUND';
+  if (query.data === undefined || gone) {
     const info = errorInfo(query.error);
     return (
       <div className="empty-state">

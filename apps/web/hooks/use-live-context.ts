@@ -4,6 +4,7 @@ import { skipToken, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { appliedSeq, applyStreamItem, reconcileFetched, type PersistedItem } from '@/lib/context-cache';
+import { errorInfo } from '@/lib/errors';
 import { useTRPC } from '@/lib/trpc';
 import type { ContextDetail, StreamItem } from '@/lib/types';
 
@@ -115,9 +116,10 @@ export function useLiveContext(contextId: string) {
 
   // A fatal subscription error (the stream ended with an error): start again
   // from what the cache holds; replays are ignored by seq.
-  const { status, reset } = subscription;
+  const { status, reset, error } = subscription;
+  const contextGone = errorInfo(error).appCode === 'CONTEXT_NOT_FOUND';
   useEffect(() => {
-    if (status !== 'error') return;
+    if (status !== 'error' || contextGone) return;
     const timer = setTimeout(() => {
       const current = queryClient.getQueryData<ContextDetail>(queryKey);
       const seq = current ? appliedSeq(current) : startSeq;
@@ -126,7 +128,7 @@ export function useLiveContext(contextId: string) {
       refresh();
     }, RESUBSCRIBE_AFTER_ERROR_MS);
     return () => clearTimeout(timer);
-  }, [status, startSeq, reset, refresh, queryClient, queryKey]);
+  }, [status, contextGone, startSeq, reset, refresh, queryClient, queryKey]);
 
   // A refetch that failed while we have data: try again a little later.
   const refetchFailed = query.isError && query.data !== undefined;
