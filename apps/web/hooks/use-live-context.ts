@@ -38,8 +38,13 @@ export function useLiveContext(contextId: string) {
     queryFn: async (ctx) => {
       if (!baseQueryFn) throw new Error('context.get has no query function');
       behind.current = false;
-      const fresh = await baseQueryFn(ctx);
-      return reconcileFetched(fresh, queryClient.getQueryData(queryKey), recent.current);
+      try {
+        const fresh = await baseQueryFn(ctx);
+        return reconcileFetched(fresh, queryClient.getQueryData(queryKey), recent.current);
+      } catch (error) {
+        behind.current = true;
+        throw error;
+      }
     },
   });
 
@@ -93,7 +98,6 @@ export function useLiveContext(contextId: string) {
   // would resubscribe). The link itself resumes from the last tracked id when
   // the EventSource reconnects.
   const [startSeq, setStartSeq] = useState<number | null>(null);
-  const loaded = query.data !== undefined;
   useEffect(() => {
     if (startSeq === null && query.data) setStartSeq(appliedSeq(query.data));
   }, [startSeq, query.data]);
@@ -153,5 +157,5 @@ export function useLiveContext(contextId: string) {
     return 'connecting';
   }, [status]);
 
-  return { query, queryKey, connection, loaded, refresh, refreshList, ensureFresh };
+  return { query, queryKey, connection, refresh, ensureFresh };
 }
