@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['packages/**/src/**/*.test.ts', 'apps/web/lib/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'tests/bench/**'],
     globalSetup: ['tests/support/global-database.ts'],
     pool: 'forks',

@@ -19,8 +19,7 @@ export function NewChatButton() {
       onSuccess: (result) => {
         key.current = null;
         void queryClient.invalidateQueries(trpc.context.list.pathFilter());
-        const id = createdContextId(result);
-        if (id) router.push(`/c/${encodeURIComponent(id)}`);
+        router.push(`/c/${encodeURIComponent(result.context.id)}`);
       },
     }),
   );
@@ -46,14 +45,4 @@ export function NewChatButton() {
       ) : null}
     </>
   );
-}
-
-/**
- * `context.create` answers `{ context, replayed }`; its declared output type
- * currently loses `context` (the action's generic is inferred as `object`),
- * so read it defensively.
- */
-function createdContextId(result: unknown): string | undefined {
-  const id = (result as { context?: { id?: unknown } } | null)?.context?.id;
-  return typeof id === 'string' ? id : undefined;
 }

@@ -5,6 +5,7 @@ import {
   notFound,
   type ContextMode,
   type BusyPolicy,
+  type ContextRecord,
   type ContextRepository,
   type Ids,
   type LoadOptions,
@@ -72,7 +73,7 @@ export class ChatActions {
   ) {
     const { idempotencyKey, ...request } = input;
     this.assertModel(input.model);
-    return this.once(ownerId, 'context.create', idempotencyKey, request, async (record) => {
+    return this.once<{ context: ContextRecord }>(ownerId, 'context.create', idempotencyKey, request, async (record) => {
       const aggregate = ContextAggregate.create(
         {
           id: this.deps.ids.next('ctx'),

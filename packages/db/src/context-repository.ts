@@ -39,36 +39,39 @@ export class PrismaContextRepository implements ContextRepository {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * One consistent snapshot (a REPEATABLE READ transaction): the context row
+   * and the runs it names must come from the same moment, or a run finishing
+   * between two reads would leave the state pointing at a run not loaded.
+   */
   async load(contextId: string, opts: LoadOptions = {}): Promise<ContextAggregate> {
-    const row = await this.prisma.context.findUnique({ where: { id: contextId } });
-    if (!row || row.deletedAt) throw notFound('context', contextId);
-    const extraMessages = opts.messageIds?.length
-      ? await this.prisma.message.findMany({ where: { contextId, id: { in: opts.messageIds } } })
-      : [];
-    const extraRunIds = [...(opts.runIds ?? []), ...extraMessages.flatMap((m) => (m.runId ? [m.runId] : []))];
-    const [branches, runs] = await Promise.all([
-      this.prisma.branch.findMany({ where: { contextId } }),
-      this.prisma.run.findMany({
-        where: { contextId, OR: [{ status: { in: OPEN_RUN_STATUSES } }, { id: { in: extraRunIds } }] },
-      }),
-    ]);
-    const runIds = runs.map((r) => r.id);
-    const [messages, toolCalls] = await Promise.all([
-      this.prisma.message.findMany({
-        where: {
-          contextId,
-          OR: [{ runId: { in: runIds } }, { id: { in: runs.map((r) => r.triggerMessageId) } }],
-        },
-      }),
-      this.prisma.toolCall.findMany({ where: { runId: { in: runIds } } }),
-    ]);
-    const view: ContextView = {
-      context: toContext(row),
-      branches: new Map(branches.map((b) => [b.id, toBranch(b)])),
-      messages: new Map([...messages, ...extraMessages].map((m) => [m.id, toMessage(m)])),
-      runs: new Map(runs.map((r) => [r.id, toRun(r)])),
-      toolCalls: new Map(toolCalls.map((t) => [t.id, toToolCall(t)])),
-    };
+    const view = await this.prisma.$transaction(
+      async (tx) => {
+        const row = await tx.context.findUnique({ where: { id: contextId } });
+        if (!row || row.deletedAt) throw notFound('context', contextId);
+        const extraMessages = opts.messageIds?.length
+          ? await tx.message.findMany({ where: { contextId, id: { in: opts.messageIds } } })
+          : [];
+        const extraRunIds = [...(opts.runIds ?? []), ...extraMessages.flatMap((m) => (m.runId ? [m.runId] : []))];
+        const branches = await tx.branch.findMany({ where: { contextId } });
+        const runs = await tx.run.findMany({
+          where: { contextId, OR: [{ status: { in: OPEN_RUN_STATUSES } }, { id: { in: extraRunIds } }] },
+        });
+        const runIds = runs.map((r) => r.id);
+        const messages = await tx.message.findMany({
+          where: { contextId, OR: [{ runId: { in: runIds } }, { id: { in: runs.map((r) => r.triggerMessageId) } }] },
+        });
+        const toolCalls = runIds.length ? await tx.toolCall.findMany({ where: { runId: { in: runIds } } }) : [];
+        return {
+          context: toContext(row),
+          branches: new Map(branches.map((b) => [b.id, toBranch(b)])),
+          messages: new Map([...messages, ...extraMessages].map((m) => [m.id, toMessage(m)])),
+          runs: new Map(runs.map((r) => [r.id, toRun(r)])),
+          toolCalls: new Map(toolCalls.map((t) => [t.id, toToolCall(t)])),
+        } satisfies ContextView;
+      },
+      { isolationLevel: 'RepeatableRead' },
+    );
     return ContextAggregate.load(view, this.clock);
   }
 
