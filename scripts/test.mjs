@@ -1,20 +1,34 @@
 // `npm test`: every suite, on a fresh clone, with no server started by hand.
 // ensure (install + generate) -> typecheck and build (turbo) -> vitest (unit,
-// database, HTTP, crash, multi-instance, browser) -> verify-replay over the
-// databases the tests left behind is done inside the suite (tests/replay).
-import { execFileSync } from 'node:child_process';
+// database, HTTP, SSE, crash, multi-instance, browser), then one plain
+// closing line with the counts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' };
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env });
 const bin = (name) => path.join(root, 'node_modules/.bin', name);
 
 try {
-  run('node', [path.join(root, 'scripts/ensure.mjs')]);
-  run(bin('turbo'), ['run', 'typecheck', 'build', '--output-logs=errors-only']);
-  run(bin('vitest'), ['run', ...process.argv.slice(2)]);
+  execFileSync('node', [path.join(root, 'scripts/ensure.mjs')], { cwd: root, stdio: 'inherit', env });
+  execFileSync(bin('turbo'), ['run', 'typecheck', 'build', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit', env });
+  execFileSync(bin('tsc'), ['--noEmit', '-p', '.'], { cwd: root, stdio: 'inherit', env });
 } catch (error) {
   process.exit(typeof error.status === 'number' ? error.status : 1);
 }
+
+const report = path.join(os.tmpdir(), `vitest-report-${process.pid}.json`);
+const run = spawnSync(
+  bin('vitest'),
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit', env },
+);
+if (existsSync(report)) {
+  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'));
+  rmSync(report, { force: true });
+  console.log(`\n${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped`);
+}
+process.exit(run.status ?? 1);

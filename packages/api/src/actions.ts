@@ -7,6 +7,8 @@ import {
   type BusyPolicy,
   type ContextRecord,
   type ContextRepository,
+  type ContextState,
+  type IdempotencyWrite,
   type Ids,
   type LoadOptions,
   type MessageRecord,
@@ -42,7 +44,7 @@ export class ChatActions {
     procedure: string,
     key: string | undefined,
     request: unknown,
-    action: Parameters<typeof idempotent<T>>[4],
+    action: (record: ((response: T) => IdempotencyWrite) | undefined) => Promise<T>,
   ) {
     const d = this.deps;
     return idempotent<T>(d.idempotency, { ownerId, procedure, key, request }, d.idempotencyTtlMs, d.now, action);
@@ -53,7 +55,7 @@ export class ChatActions {
     ownerId: string,
     contextId: string,
     fn: (a: ContextAggregate) => T,
-    record: ((response: T) => import('@chat/core').IdempotencyWrite) | undefined,
+    record: ((response: T) => IdempotencyWrite) | undefined,
     load?: LoadOptions,
   ): Promise<T> {
     return mutate(
@@ -99,7 +101,7 @@ export class ChatActions {
   ) {
     const { idempotencyKey, contextId, ...changes } = input;
     this.assertModel(input.model);
-    return this.once(ownerId, 'context.update', idempotencyKey, { contextId, ...changes }, (record) =>
+    return this.once<{ context: ContextRecord }>(ownerId, 'context.update', idempotencyKey, { contextId, ...changes }, (record) =>
       this.change(
         ownerId,
         contextId,
@@ -113,7 +115,7 @@ export class ChatActions {
   }
 
   deleteContext(ownerId: string, input: { contextId: string; idempotencyKey?: string }) {
-    return this.once(ownerId, 'context.delete', input.idempotencyKey, { contextId: input.contextId }, (record) =>
+    return this.once<{ contextId: string; deleted: boolean }>(ownerId, 'context.delete', input.idempotencyKey, { contextId: input.contextId }, (record) =>
       this.change(
         ownerId,
         input.contextId,
@@ -128,7 +130,7 @@ export class ChatActions {
 
   switchBranch(ownerId: string, input: { contextId: string; branchId: string; idempotencyKey?: string }) {
     const { idempotencyKey, ...request } = input;
-    return this.once(ownerId, 'context.switchBranch', idempotencyKey, request, (record) =>
+    return this.once<{ context: ContextRecord }>(ownerId, 'context.switchBranch', idempotencyKey, request, (record) =>
       this.change(
         ownerId,
         input.contextId,
@@ -195,7 +197,7 @@ export class ChatActions {
     },
   ) {
     const { idempotencyKey, ...request } = input;
-    return this.once(ownerId, 'chat.approveTools', idempotencyKey, request, (record) =>
+    return this.once<{ run: RunRecord; state: ContextState }>(ownerId, 'chat.approveTools', idempotencyKey, request, (record) =>
       this.change(
         ownerId,
         input.contextId,
@@ -216,7 +218,7 @@ export class ChatActions {
 
   cancel(ownerId: string, input: { contextId: string; runId?: string; idempotencyKey?: string }) {
     const { idempotencyKey, ...request } = input;
-    return this.once(ownerId, 'chat.cancel', idempotencyKey, request, (record) =>
+    return this.once<{ run: RunRecord | null; cancelled: boolean }>(ownerId, 'chat.cancel', idempotencyKey, request, (record) =>
       this.change(
         ownerId,
         input.contextId,
@@ -232,7 +234,7 @@ export class ChatActions {
 
   regenerate(ownerId: string, input: { contextId: string; messageId: string; idempotencyKey?: string }) {
     const { idempotencyKey, ...request } = input;
-    return this.once(ownerId, 'chat.regenerate', idempotencyKey, request, (record) =>
+    return this.once<{ run: RunRecord; branchId: string }>(ownerId, 'chat.regenerate', idempotencyKey, request, (record) =>
       this.change(
         ownerId,
         input.contextId,
