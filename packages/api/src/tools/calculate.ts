@@ -19,23 +19,24 @@ export function calculate(expression: string): number {
     return value;
   };
   const product = (): number => {
-    let value = power();
+    let value = unary();
     while (peek() === '*' || peek() === '/' || peek() === '%') {
       const op = take();
-      const right = power();
+      const right = unary();
       if ((op === '/' || op === '%') && right === 0) throw new Error('division by zero');
       value = op === '*' ? value * right : op === '/' ? value / right : value % right;
     }
     return value;
   };
-  const power = (): number => {
-    const base = unary();
-    return peek() === '^' ? (take(), base ** power()) : base;
-  };
+  // Unary minus binds looser than ^ (so -2^2 = -4) and ^ is right-associative.
   const unary = (): number => {
     if (peek() === '-') return take(), -unary();
     if (peek() === '+') return take(), unary();
-    return atom();
+    return power();
+  };
+  const power = (): number => {
+    const base = atom();
+    return peek() === '^' ? (take(), base ** unary()) : base;
   };
   const atom = (): number => {
     const token = take();
