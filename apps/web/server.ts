@@ -1,4 +1,4 @@
-import { createTrpcHandler, loadConfig, startServices, ConfigError } from '@chat/api';
+import { createTrpcHandler, loadConfigOrExit, onShutdown, startServices } from '@chat/api';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,16 +16,7 @@ const rootDir = path.resolve(here, '../..');
 const dev = process.argv.includes('--dev');
 
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const services = await startServices(config, { rootDir });
   (globalThis as { __chatTrpcHandler?: unknown }).__chatTrpcHandler = createTrpcHandler(services);
 
@@ -36,23 +27,16 @@ async function main() {
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  services.log.info({ port, dev }, `listening on http://localhost:${port}`);
-  // Machine-readable line for tests and scripts that start the server.
-  console.log(`READY http://localhost:${port}`);
-
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
+  onShutdown(async (signal) => {
     services.log.info({ signal }, 'shutting down');
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await app.close?.();
     await services.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
+  services.log.info({ port, dev }, `listening on http://localhost:${port}`);
+  // Machine-readable line for tests and scripts that start the server.
+  console.log(`READY http://localhost:${port}`);
 }
 
 main().catch((error) => {

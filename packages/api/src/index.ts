@@ -2,6 +2,7 @@ export { appRouter, type AppRouter } from './root.ts';
 export { createTrpcHandler, TRPC_ENDPOINT } from './http.ts';
 export { startServices, type Services } from './services.ts';
 export { loadConfig, ConfigError, type Config } from './config.ts';
+export { loadConfigOrExit, onShutdown } from './process.ts';
 export { createCallerFactory } from './trpc.ts';
 export type { StreamItem } from './router/events.ts';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';

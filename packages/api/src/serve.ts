@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from './config.ts';
 import { createApiServer } from './node-server.ts';
+import { loadConfigOrExit, onShutdown } from './process.ts';
 import { startServices } from './services.ts';
 
 /**
@@ -8,33 +8,18 @@ import { startServices } from './services.ts';
  * free port); SIGTERM/SIGINT stop it cleanly.
  */
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const services = await startServices(config);
   const server = createApiServer(services);
   await new Promise<void>((resolve) => server.listen(config.PORT, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  console.log(`READY http://localhost:${port}`);
-  let closing = false;
-  const shutdown = async () => {
-    if (closing) return;
-    closing = true;
+  onShutdown(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await services.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
+  });
+  console.log(`READY http://localhost:${port}`);
 }
 
 main().catch((error) => {

@@ -199,20 +199,13 @@ export class ContextAggregate {
       this.fork(input.newBranchId ?? `${input.messageId}-branch`, edited.id, edited.parentId);
     }
     const branch = this.activeBranch();
-    const now = this.clock();
-    this.emit('message.created', {
-      message: {
-        id: input.messageId,
-        branchId: branch.id,
-        parentId: branch.headMessageId,
-        seq: this.context.lastMessageSeq + 1,
-        role: 'user',
-        parts: [{ type: 'text', text: input.text }],
-        status: 'complete',
-        runId: input.runId,
-        clientMessageId: input.clientMessageId,
-        createdAt: toIso(now),
-      },
+    this.appendMessage(branch.id, {
+      id: input.messageId,
+      role: 'user',
+      parts: [{ type: 'text', text: input.text }],
+      status: 'complete',
+      runId: input.runId,
+      clientMessageId: input.clientMessageId,
     });
     this.queueRun(input.runId, branch.id, input.messageId);
     return { message: this.view.messages.get(input.messageId)!, run: this.run(input.runId) };
@@ -261,22 +254,7 @@ export class ContextAggregate {
   startReply(runId: string, owner: string, messageId: string): MessageRecord {
     const run = this.assertLease(runId, owner);
     if (this.state.type !== 'ProcessingUserMessage') throw new IllegalTransitionError(this.state.type, 'start_reply');
-    const branch = this.branch(run.branchId);
-    this.emit('message.created', {
-      message: {
-        id: messageId,
-        branchId: branch.id,
-        parentId: branch.headMessageId,
-        seq: this.context.lastMessageSeq + 1,
-        role: 'assistant',
-        parts: [],
-        status: 'streaming',
-        runId,
-        clientMessageId: null,
-        createdAt: toIso(this.clock()),
-      },
-    });
-    return this.view.messages.get(messageId)!;
+    return this.appendMessage(run.branchId, { id: messageId, role: 'assistant', parts: [], status: 'streaming', runId, clientMessageId: null });
   }
 
   /** Persists streamed text; does nothing (stays clean) when the text has not changed. */
@@ -410,26 +388,19 @@ export class ContextAggregate {
     const calls = this.toolCallsOf(runId).filter((t) => !this.resultAlreadySent(t));
     const unsettled = calls.filter((t) => !SETTLED_TOOL_STATUSES.includes(t.status));
     if (unsettled.length > 0) throw new Error(`tool calls not settled: ${unsettled.map((t) => t.id).join(', ')}`);
-    const branch = this.branch(run.branchId);
-    this.emit('message.created', {
-      message: {
-        id: messageId,
-        branchId: branch.id,
-        parentId: branch.headMessageId,
-        seq: this.context.lastMessageSeq + 1,
-        role: 'tool',
-        parts: calls.map((t) => ({
-          type: 'tool-result' as const,
-          toolCallId: t.id,
-          toolName: t.name,
-          status: t.status,
-          result: toolResultFor(t),
-        })),
-        status: 'complete',
-        runId,
-        clientMessageId: null,
-        createdAt: toIso(this.clock()),
-      },
+    this.appendMessage(run.branchId, {
+      id: messageId,
+      role: 'tool',
+      parts: calls.map((t) => ({
+        type: 'tool-result' as const,
+        toolCallId: t.id,
+        toolName: t.name,
+        status: t.status,
+        result: toolResultFor(t),
+      })),
+      status: 'complete',
+      runId,
+      clientMessageId: null,
     });
     this.fsm({ type: 'tool_results_in' });
   }
@@ -532,6 +503,24 @@ export class ContextAggregate {
   private startNextQueued() {
     const next = this.queue[0];
     if (next && this.state.type === 'Idle') this.fsm({ type: 'user_message_accepted', runId: next.id });
+  }
+
+  /** A new message at the head of a branch, next in the context's seq order. */
+  private appendMessage(
+    branchId: string,
+    message: Pick<MessageRecord, 'id' | 'role' | 'parts' | 'status' | 'runId' | 'clientMessageId'>,
+  ): MessageRecord {
+    const branch = this.branch(branchId);
+    this.emit('message.created', {
+      message: {
+        ...message,
+        branchId: branch.id,
+        parentId: branch.headMessageId,
+        seq: this.context.lastMessageSeq + 1,
+        createdAt: toIso(this.clock()),
+      },
+    });
+    return this.view.messages.get(message.id)!;
   }
 
   private queueRun(runId: string, branchId: string, triggerMessageId: string) {
