@@ -114,9 +114,14 @@ describe('one chat turn over HTTP', () => {
       client.chat.sendMessage.mutate({ contextId: '', content: 'hi' }),
       client.context.create.mutate({ model: 'not a model' }),
       client.context.list.query({ limit: -3 }),
+      client.chat.sendMessage.mutate({ contextId: context.id, content: 'nul \u0000 byte' }),
+      client.context.update.mutate({ contextId: context.id, title: 'bad\u0000title' }),
+      client.events.list.query({ contextId: context.id, afterSeq: 2 ** 31 }),
+      client.context.messages.query({ contextId: context.id, cursor: 1e12 }),
     ];
-    for (const call of bad) {
-      expect(await errorOf(call)).toMatchObject({ code: 'BAD_REQUEST', appCode: 'INVALID_INPUT' });
+    // Every failure is observed at once (errorOf), so none is left unhandled while another is awaited.
+    for (const outcome of await Promise.all(bad.map(errorOf))) {
+      expect(outcome).toMatchObject({ code: 'BAD_REQUEST', appCode: 'INVALID_INPUT' });
     }
     expect(await errorOf(client.context.create.mutate({ model: 'nosuch:model' }))).toMatchObject({
       code: 'BAD_REQUEST',
@@ -124,6 +129,15 @@ describe('one chat turn over HTTP', () => {
     });
     expect(await countRows('Message', context.id)).toBe(0);
     expect(await countRows('Event')).toBe(before);
+  });
+
+  it('a rename answers with the version the context now has', async () => {
+    const client = server.client();
+    const { context } = await client.context.create.mutate({});
+    const renamed = await client.context.update.mutate({ contextId: context.id, title: 'New name' });
+    const state = await client.context.state.query({ contextId: context.id });
+    expect(renamed.context.version).toBe(state.version);
+    expect(renamed.context.version).toBe(context.version + 1);
   });
 
   it('keeps everything across a server restart', async () => {

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { sql } from '../support/sql.ts';
 import { subscribe } from '../support/subscribe.ts';
 
 let server: TestServer;
+let databaseUrl: string;
 beforeAll(async () => {
+  databaseUrl = await createTestDatabase();
   server = await startServer({
-    databaseUrl: await createTestDatabase(),
+    databaseUrl,
     env: { LOCAL_MODEL_TOKEN_DELAY_MS: '4', CHECKPOINT_INTERVAL_MS: '300' },
   });
 });
@@ -80,6 +83,34 @@ describe('events.onContext over SSE', () => {
     expect(seqs).toEqual(seqs.map((_, i) => i + 3));
     expect(late.anomalies).toEqual([]);
     late.close();
+  });
+
+  it('catches up after the LISTEN connection drops: nothing committed meanwhile is missed', async () => {
+    const client = server.client('live');
+    const { context } = await client.context.create.mutate({});
+    const live = subscribe(server.client('live'), context.id, String(context.lastEventSeq));
+    await waitFor(async () => live.started);
+    await new Promise((r) => setTimeout(r, 200));
+    // Cut the server's listening connection; a change committed now sends a NOTIFY nobody receives.
+    const killed = await sql(
+      databaseUrl,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    await client.context.update.mutate({ contextId: context.id, title: 'changed while deaf' });
+    await live.until((i) => i.kind === 'event' && i.type === 'context.updated', 15_000);
+    expect(live.anomalies).toEqual([]);
+    live.close();
+  });
+
+  it('rejects a lastEventId that is not an event seq', async () => {
+    const { context } = await server.client('live').context.create.mutate({});
+    for (const bad of ['abc', '-1', '99999999999']) {
+      const s = subscribe(server.client('live'), context.id, bad);
+      await waitFor(async () => s.errors.length > 0, { what: 'an error' });
+      expect((s.errors[0] as { data?: { code?: string } }).data?.code).toBe('BAD_REQUEST');
+      s.close();
+    }
   });
 
   it('checks ownership like every other procedure', async () => {

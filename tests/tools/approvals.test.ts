@@ -222,6 +222,28 @@ describe('approvals across restarts, crashes and time', () => {
     expect(await lastReply(server.client('tools-crash'), context.id)).toMatch(/^Tool save_note failed: .*not run again/);
   });
 
+  it('a run cancelled while its tool runs still records what the tool did', async () => {
+    await server.stop();
+    server = await startServer({ databaseUrl, env: { TOOL_DELAY_MS: '1500' } });
+    const client = server.client('tools-cancel');
+    const { context } = await client.context.create.mutate({});
+    const sent = await client.chat.sendMessage.mutate({ contextId: context.id, content: '/tool save_note {"title":"mid-cancel","body":"b"}' });
+    const state = await awaitingApproval(client, context.id);
+    const callId = state.pendingToolCalls[0]!.id;
+    await client.chat.approveTools.mutate({ contextId: context.id, runId: sent.run.id, decisions: [{ toolCallId: callId, approve: true }] });
+    await waitFor(async () => (await sql<{ status: string }>(databaseUrl, `SELECT status FROM "ToolCall" WHERE id = $1`, [callId]))[0]?.status === 'running');
+    await client.chat.cancel.mutate({ contextId: context.id, runId: sent.run.id });
+    await waitIdle(client, context.id);
+    const call = await waitFor(async () => {
+      const [row] = await sql<{ status: string }>(databaseUrl, `SELECT status FROM "ToolCall" WHERE id = $1`, [callId]);
+      return row?.status === 'running' ? null : row;
+    });
+    expect(call.status).toBe('succeeded');
+    expect((await notes(context.id)).map((n) => n.title)).toEqual(['mid-cancel']);
+    const [run] = await sql<{ status: string }>(databaseUrl, `SELECT status FROM "Run" WHERE id = $1`, [sent.run.id]);
+    expect(run!.status).toBe('cancelled');
+  });
+
   it('an undecided call expires, is denied as expired, and the run completes', async () => {
     await server.stop();
     server = await startServer({ databaseUrl, env: { APPROVAL_TIMEOUT_MS: '700', SWEEP_INTERVAL_MS: '100' } });

@@ -53,7 +53,7 @@ describe('the openai-compatible provider against a server speaking the wire form
       const s = await client.context.state.query({ contextId: context.id });
       return s.state.type === 'AwaitingToolApproval' ? s : null;
     });
-    expect(state.pendingToolCalls).toEqual([{ id: expect.stringMatching(/^call_/), name: 'save_note', args: { title: 'From OpenAI', body: 'hi' } }]);
+    expect(state.pendingToolCalls).toEqual([{ id: expect.stringMatching(/^tool_/), name: 'save_note', args: { title: 'From OpenAI', body: 'hi' } }]);
     await client.chat.approveTools.mutate({
       contextId: context.id,
       runId: sent.run.id,

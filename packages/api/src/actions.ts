@@ -107,7 +107,7 @@ export class ChatActions {
         contextId,
         (a) => {
           a.update(changes);
-          return { context: { ...a.context } };
+          return { context: { ...a.context, version: a.versionAfterSave } };
         },
         record,
       ),
@@ -136,7 +136,7 @@ export class ChatActions {
         input.contextId,
         (a) => {
           a.switchBranch(input.branchId);
-          return { context: { ...a.context } };
+          return { context: { ...a.context, version: a.versionAfterSave } };
         },
         record,
       ),
@@ -155,7 +155,7 @@ export class ChatActions {
       if (!message?.runId) return null;
       const context = await this.deps.reads.context(input.contextId);
       if (!context || context.ownerId !== ownerId) throw notFound('context', input.contextId);
-      const [run] = (await this.deps.reads.runs(input.contextId)).filter((r) => r.id === message.runId);
+      const run = await this.deps.reads.run(message.runId);
       return run ? { message, run } : null;
     };
     try {

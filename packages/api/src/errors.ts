@@ -28,6 +28,10 @@ export function toTRPCError(error: unknown): TRPCError {
     const mapped = new AppError(CODES[error.kind], error.appCode, error.message, error.details);
     return mapped;
   }
+  // A unique constraint that the checks before it could not see (a race they lost): the client may retry.
+  if ((error as { code?: unknown } | null)?.code === 'P2002') {
+    return new AppError('CONFLICT', 'UNIQUE_VIOLATION', 'a conflicting write happened at the same time; retry');
+  }
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error', cause: error });
 }
 

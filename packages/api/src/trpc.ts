@@ -63,7 +63,9 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && !(result.error instanceof AppError)) {
     const cause = result.error.cause;
-    if (isDomainError(cause) || cause instanceof AppError) throw toTRPCError(cause);
+    if (isDomainError(cause) || cause instanceof AppError || (cause as { code?: unknown } | undefined)?.code === 'P2002') {
+      throw toTRPCError(cause);
+    }
   }
   return result;
 });

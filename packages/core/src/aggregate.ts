@@ -134,9 +134,16 @@ export class ContextAggregate {
   /** Runs waiting behind the active one, in the order they will execute. */
   get queue(): RunRecord[] {
     const active = activeRunIdOf(this.state);
+    // In the order they were queued (a regenerated reply's trigger is an old message, so not by trigger).
     return [...this.view.runs.values()]
       .filter((r) => r.status === 'pending' && r.id !== active)
-      .sort((a, b) => this.triggerSeq(a) - this.triggerSeq(b) || a.createdAt.getTime() - b.createdAt.getTime());
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.triggerSeq(a) - this.triggerSeq(b) || a.id.localeCompare(b.id));
+  }
+
+  /** The version the context will have once the pending changes are saved. */
+  get versionAfterSave(): number {
+    if (this.expectedVersion === null) return 0;
+    return this.isDirty ? this.expectedVersion + 1 : this.expectedVersion;
   }
   toolCallsOf(runId: string): ToolCallRecord[] {
     return [...this.view.toolCalls.values()]
@@ -169,9 +176,10 @@ export class ContextAggregate {
 
   delete() {
     this.assertLive();
+    // Queued runs first: cancelling the active run would start the next one.
+    for (const queued of this.queue) this.cancel(queued.id);
     const active = this.activeRun;
     if (active) this.cancel(active.id);
-    for (const queued of this.queue) this.cancel(queued.id);
     this.emit('context.deleted', { deletedAt: toIso(this.clock()) });
   }
 
@@ -377,8 +385,15 @@ export class ContextAggregate {
     return true;
   }
 
+  /**
+   * Records what a tool did. Also after the run was cancelled while the tool
+   * ran: the effect happened, so it is recorded, never left `running`.
+   */
   finishTool(runId: string, owner: string, toolCallId: string, outcome: { ok: boolean; result: unknown }) {
-    this.assertLease(runId, owner);
+    const cancelled = this.view.runs.get(runId)?.status === 'cancelled';
+    if (!cancelled) this.assertLease(runId, owner);
+    const call = this.view.toolCalls.get(toolCallId);
+    if (!call || call.runId !== runId || call.status !== 'running') throw new LeaseLostError(runId);
     this.emit('tool.finished', { toolCallId, status: outcome.ok ? 'succeeded' : 'failed', result: outcome.result });
   }
 

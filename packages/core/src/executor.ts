@@ -115,7 +115,11 @@ export class RunExecutor {
         await this.afterAbort(contextId, runId, messageId, text);
         return;
       }
-      if (error instanceof LeaseLostError) throw error;
+      if (error instanceof LeaseLostError) {
+        // Cancelled before the abort reached us: keep the text subscribers already saw.
+        await this.afterAbort(contextId, runId, messageId, text);
+        throw error;
+      }
       failure = error instanceof Error ? error.message : String(error);
     } finally {
       stopListening();
@@ -133,7 +137,12 @@ export class RunExecutor {
       });
       return;
     }
-    await mutate(repo, contextId, (a) => a.completeReply(runId, owner, messageId, { text, toolCalls: calls }));
+    try {
+      await mutate(repo, contextId, (a) => a.completeReply(runId, owner, messageId, { text, toolCalls: calls }));
+    } catch (error) {
+      if (error instanceof LeaseLostError) await this.afterAbort(contextId, runId, messageId, text);
+      throw error;
+    }
   }
 
   /** Cancelled (the cancel already ended the run): keep the text streamed since the last checkpoint. */
@@ -143,15 +152,17 @@ export class RunExecutor {
     });
   }
 
-  private requestedCall(chunk: { id: string; name: string; args: unknown; invalid?: string }): RequestedToolCall {
-    const { tools, hash } = this.ports;
+  /** Our own id, not the provider's: providers may repeat ids or leave them empty. */
+  private requestedCall(chunk: { name: string; args: unknown; invalid?: string }): RequestedToolCall {
+    const { tools, hash, ids } = this.ports;
+    const id = ids.next('tool');
     const argsHash = hash(JSON.stringify(chunk.args ?? null));
     const known = tools.descriptors().find((t) => t.name === chunk.name);
-    if (!known) return { id: chunk.id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: `unknown tool ${chunk.name}` };
-    if (chunk.invalid) return { id: chunk.id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: chunk.invalid };
+    if (!known) return { id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: `unknown tool ${chunk.name}` };
+    if (chunk.invalid) return { id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: chunk.invalid };
     const checked = tools.validate(chunk.name, chunk.args);
-    if (!checked.ok) return { id: chunk.id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: checked.error };
-    return { id: chunk.id, name: chunk.name, args: checked.args, argsHash, approval: known.needsApproval ? 'required' : 'auto' };
+    if (!checked.ok) return { id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: checked.error };
+    return { id, name: chunk.name, args: checked.args, argsHash, approval: known.needsApproval ? 'required' : 'auto' };
   }
 
   private async toolStep(contextId: string, runId: string) {
@@ -168,7 +179,7 @@ export class RunExecutor {
       } catch (error) {
         outcome = { ok: false, result: { error: error instanceof Error ? error.message : String(error) } };
       }
-      await mutate(repo, contextId, (a) => a.finishTool(runId, owner, call.id, outcome));
+      await mutate(repo, contextId, (a) => a.finishTool(runId, owner, call.id, outcome), { load: { runIds: [runId] } });
     }
     const messageId = ids.next('msg');
     await mutate(repo, contextId, (a) => a.completeToolStep(runId, owner, messageId));

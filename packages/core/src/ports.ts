@@ -34,7 +34,8 @@ export interface ContextRepository {
   loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]>;
 }
 
-export type BusEvent = ContextEvent | EphemeralEvent;
+/** `resync`: the bus may have missed notifications (its connection dropped); read the log to catch up. */
+export type BusEvent = ContextEvent | EphemeralEvent | { type: 'resync'; contextId: string };
 
 export interface EventBus {
   /** Persisted events (read back from the log) and ephemeral ones, in order, for one context. */

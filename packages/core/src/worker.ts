@@ -107,7 +107,10 @@ export class RunWorker {
       .catch((error) => {
         if (error instanceof LeaseLostError || abort.signal.aborted) return;
         this.log('run failed unexpectedly', { runId, error: String(error) });
-        return mutate(this.ports.repo, contextId, (a) => a.fail(runId, `internal error: ${String(error)}`)).then(() => {});
+        // Only while this process still holds the lease: another may have recovered the run meanwhile.
+        return mutate(this.ports.repo, contextId, (a) => {
+          if (a.rows.runs.get(runId)?.leaseOwner === owner) a.fail(runId, `internal error: ${String(error)}`);
+        }).then(() => {});
       })
       .catch((error) => this.log('could not record run failure', { runId, error: String(error) }))
       .finally(() => {
@@ -129,12 +132,16 @@ export class RunWorker {
         await mutate(repo, contextId, (a) => {
           const run = a.run(runId);
           if (run.leaseExpiresAt && run.leaseExpiresAt <= clock()) a.recover(runId, this.config.maxAttempts);
-        });
-        this.log('recovered run', { runId });
+        }).then(
+          () => this.log('recovered run', { runId }),
+          (error) => this.log('recovery failed', { runId, error: String(error) }),
+        );
       }
       const cutoff = new Date(clock().getTime() - this.config.approvalTimeoutMs);
       for (const contextId of await queue.findExpiredApprovals(cutoff, 50)) {
-        await mutate(repo, contextId, (a) => a.expireApprovals(this.config.approvalTimeoutMs));
+        await mutate(repo, contextId, (a) => a.expireApprovals(this.config.approvalTimeoutMs)).catch((error) =>
+          this.log('approval expiry failed', { contextId, error: String(error) }),
+        );
       }
     } catch (error) {
       this.log('sweep failed', { error: String(error) });

@@ -53,8 +53,11 @@ export class PostgresEventBus implements EventBus {
       await new Promise((r) => setTimeout(r, 500));
       try {
         await this.connect();
-        // Whatever was missed while disconnected is read from the log.
-        for (const contextId of this.listeners.keys()) this.enqueue(contextId, () => this.deliverPersisted(contextId, null));
+        // Notifications sent while disconnected are lost: subscribers read what they missed from the log.
+        for (const contextId of this.listeners.keys()) {
+          this.cursors.delete(contextId);
+          this.enqueue(contextId, async () => this.dispatch(contextId, { type: 'resync', contextId }));
+        }
         for (const l of this.workListeners) l();
         return;
       } catch (error) {
@@ -140,11 +143,10 @@ export class PostgresEventBus implements EventBus {
     });
   }
 
-  /** Reads the events this process has not delivered yet for the context. */
-  private async deliverPersisted(contextId: string, firstSeq: number | null) {
+  /** Reads the notified events (and any this process has not delivered yet) for the context. */
+  private async deliverPersisted(contextId: string, firstSeq: number) {
     const cursor = this.cursors.get(contextId);
-    const after = cursor ?? (firstSeq === null ? null : firstSeq - 1);
-    if (after === null) return;
+    const after = cursor === undefined ? firstSeq - 1 : Math.min(cursor, firstSeq - 1);
     const rows = await this.prisma.event.findMany({
       where: { contextId, seq: { gt: after } },
       orderBy: { seq: 'asc' },

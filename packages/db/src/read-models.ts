@@ -61,6 +61,11 @@ export class ReadModels {
     return rows.map(toRun);
   }
 
+  async run(runId: string): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findUnique({ where: { id: runId } });
+    return row ? toRun(row) : null;
+  }
+
   async toolCalls(runIds: string[]): Promise<ToolCallRecord[]> {
     if (runIds.length === 0) return [];
     const rows = await this.prisma.toolCall.findMany({ where: { runId: { in: runIds } }, orderBy: { createdAt: 'asc' } });

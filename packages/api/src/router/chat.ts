@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { ownerProcedure, router } from '../trpc.ts';
-import { contextRef, id, idempotencyKey, MAX_MESSAGE_CHARS } from './inputs.ts';
+import { contextRef, id, idempotencyKey, MAX_MESSAGE_CHARS, seq, text } from './inputs.ts';
 
 export const chatRouter = router({
   sendMessage: ownerProcedure
     .input(
       contextRef.extend({
-        content: z
-          .string()
-          .max(MAX_MESSAGE_CHARS)
-          .refine((s) => s.trim().length > 0, 'must not be empty'),
+        content: text(MAX_MESSAGE_CHARS).refine((s) => s.trim().length > 0, 'must not be empty'),
         clientMessageId: id.optional(),
         idempotencyKey,
         editOfMessageId: id.optional(),
@@ -26,13 +23,13 @@ export const chatRouter = router({
             z.object({
               toolCallId: id,
               approve: z.boolean(),
-              reason: z.string().max(2000).optional(),
-              argsHash: z.string().max(128).optional(),
+              reason: text(2000).optional(),
+              argsHash: text(128).optional(),
             }),
           )
           .min(1)
           .max(100),
-        expectedVersion: z.number().int().min(0).optional(),
+        expectedVersion: seq.optional(),
         idempotencyKey,
       }),
     )

@@ -2,7 +2,7 @@ import { notFound } from '@chat/core';
 import { z } from 'zod';
 import { ownerProcedure, router } from '../trpc.ts';
 import { stateView } from '../views.ts';
-import { contextRef, id, idempotencyKey, model } from './inputs.ts';
+import { contextRef, id, idempotencyKey, model, seq, text } from './inputs.ts';
 import { ownedAggregate, ownedContext } from './owner.ts';
 
 const mode = z.enum(['chat', 'agent']);
@@ -12,9 +12,9 @@ export const contextRouter = router({
   create: ownerProcedure
     .input(
       z.object({
-        title: z.string().max(200).optional(),
+        title: text(200).optional(),
         model: model.optional(),
-        systemPrompt: z.string().max(20_000).optional(),
+        systemPrompt: text(20_000).optional(),
         mode: mode.optional(),
         busyPolicy: busyPolicy.optional(),
         idempotencyKey,
@@ -59,7 +59,7 @@ export const contextRouter = router({
     .input(
       contextRef.extend({
         branchId: id.optional(),
-        cursor: z.number().int().min(0).optional(),
+        cursor: seq.optional(),
         limit: z.number().int().min(1).max(500).default(100),
       }),
     )
@@ -75,8 +75,8 @@ export const contextRouter = router({
   update: ownerProcedure
     .input(
       contextRef.extend({
-        title: z.string().max(200).optional(),
-        systemPrompt: z.string().max(20_000).nullable().optional(),
+        title: text(200).optional(),
+        systemPrompt: text(20_000).nullable().optional(),
         model: model.optional(),
         busyPolicy: busyPolicy.optional(),
         idempotencyKey,

@@ -3,7 +3,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { toTRPCError } from '../errors.ts';
 import { ownerProcedure, router } from '../trpc.ts';
-import { contextRef } from './inputs.ts';
+import { contextRef, MAX_INT } from './inputs.ts';
 import { ownedContext } from './owner.ts';
 
 /** What a subscriber receives: persisted events (with seq) and ephemeral ones. */
@@ -13,17 +13,18 @@ export type StreamItem =
 
 const BACKLOG_PAGE = 500;
 
-/** `lastEventId` is `"<seq>"`; anything unparsable means "from the start". */
-const seqOf = (lastEventId: string | null | undefined) => {
-  const seq = Number.parseInt(lastEventId ?? '', 10);
-  return Number.isFinite(seq) && seq >= 0 ? seq : 0;
-};
+/** `lastEventId` is the `"<seq>"` of the last event the client has (absent: from the start). */
+const lastEventId = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be an event seq')
+  .refine((id) => Number(id) <= MAX_INT, 'is too large')
+  .nullish();
 
 export const eventsRouter = router({
   list: ownerProcedure
     .input(
       contextRef.extend({
-        afterSeq: z.number().int().min(0).default(0),
+        afterSeq: z.number().int().min(0).max(MAX_INT).default(0),
         limit: z.number().int().min(1).max(1000).default(200),
       }),
     )
@@ -41,7 +42,7 @@ export const eventsRouter = router({
    * and the owner is asked to checkpoint, whose event fills it.
    */
   onContext: ownerProcedure
-    .input(contextRef.extend({ lastEventId: z.string().max(40).nullish() }))
+    .input(contextRef.extend({ lastEventId }))
     .subscription(async function* ({ ctx, input, signal }) {
       const { reads, bus, repo } = ctx.services;
       // Errors thrown while a subscription iterates skip the procedure middleware: map this one here,
@@ -56,7 +57,7 @@ export const eventsRouter = router({
         wake?.();
       });
       const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
-      let lastSeq = seqOf(input.lastEventId);
+      let lastSeq = input.lastEventId ? Number(input.lastEventId) : 0;
       /** Characters of each streaming reply this client already has. */
       const sent = new Map<string, number>();
 
@@ -114,6 +115,12 @@ export const eventsRouter = router({
             } as StreamItem);
           } else if (event.type === 'message.snapshot') {
             continue;
+          } else if (event.type === 'resync') {
+            for (;;) {
+              const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
+              for (const missed of page) yield persisted(missed);
+              if (page.length < BACKLOG_PAGE) break;
+            }
           } else if (event.seq > lastSeq) {
             if (event.seq > lastSeq + 1) {
               // The bus skipped ahead (e.g. it reconnected): fill from the log.

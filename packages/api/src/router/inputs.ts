@@ -1,8 +1,21 @@
 import { z } from 'zod';
 
-/** Shared input pieces: ids and keys are bounded strings; nothing unbounded reaches the database. */
-export const id = z.string().min(1).max(100);
-export const idempotencyKey = z.string().min(1).max(255).optional();
-export const contextRef = z.object({ contextId: id });
-export const model = z.string().min(1).max(200).regex(/^[a-z-]+:.+$/, 'must look like provider:model');
+/**
+ * Shared input pieces. Every string is bounded and free of NUL characters
+ * (PostgreSQL refuses them in text and jsonb: that must be a BAD_REQUEST, not
+ * a failed write), every integer fits the database's int.
+ */
+export const MAX_INT = 2_147_483_647;
 export const MAX_MESSAGE_CHARS = 100_000;
+
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+
+export const id = text(100).pipe(z.string().min(1));
+export const idempotencyKey = text(255).pipe(z.string().min(1)).optional();
+export const contextRef = z.object({ contextId: id });
+export const model = text(200).pipe(z.string().regex(/^[a-z-]+:.+$/, 'must look like provider:model'));
+export const seq = z.number().int().min(0).max(MAX_INT);
