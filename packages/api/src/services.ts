@@ -36,7 +36,9 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     dataDir: path.resolve(rootDir, config.DATA_DIR),
   });
   if (opts.migrate !== false) await migrateDeploy(database.url);
-  const db = createPrismaClient(database.url);
+  const db = createPrismaClient(database.url, {
+    onIdleError: (error) => log.warn({ error: error.message }, 'idle database connection lost'),
+  });
   const prisma = db.prisma;
   const now = () => new Date();
   const owner = config.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

@@ -63,3 +63,11 @@ export class LeaseLostError extends Error {
     this.name = 'LeaseLostError';
   }
 }
+
+/** The abort reason when the process stops gracefully: the run is handed back, not failed. */
+export class ShutdownSignal extends Error {
+  constructor() {
+    super('server shutting down');
+    this.name = 'ShutdownSignal';
+  }
+}

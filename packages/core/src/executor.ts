@@ -1,7 +1,7 @@
 import type { RequestedToolCall } from './aggregate.ts';
-import { LeaseLostError } from './errors.ts';
+import { LeaseLostError, ShutdownSignal } from './errors.ts';
 import { buildModelHistory } from './history.ts';
-import { mutate } from './mutate.ts';
+import { ContextSession } from './mutate.ts';
 import type { CorePorts } from './ports.ts';
 
 export interface ExecutorConfig {
@@ -27,17 +27,18 @@ export class RunExecutor {
 
   async execute(contextId: string, runId: string, abort: AbortSignal): Promise<void> {
     const { owner } = this.config;
+    const session = new ContextSession(this.ports.repo, contextId);
     for (;;) {
       if (abort.aborted) return;
-      const aggregate = await this.ports.repo.load(contextId);
+      const aggregate = await session.read();
       const run = aggregate.activeRun;
       if (!run || run.id !== runId || run.leaseOwner !== owner || run.status !== 'processing') return;
       switch (aggregate.state.type) {
         case 'ProcessingUserMessage':
-          await this.modelStep(contextId, runId, abort);
+          await this.modelStep(session, runId, abort);
           break;
         case 'ExecutingTools':
-          await this.toolStep(contextId, runId);
+          await this.toolStep(session, runId);
           break;
         default:
           return;
@@ -45,15 +46,16 @@ export class RunExecutor {
     }
   }
 
-  private async modelStep(contextId: string, runId: string, abort: AbortSignal) {
+  private async modelStep(session: ContextSession, runId: string, abort: AbortSignal) {
     const { repo, ids, model, tools, bus } = this.ports;
     const { owner } = this.config;
+    const contextId = session.contextId;
     const messageId = ids.next('msg');
-    const started = await mutate(repo, contextId, (a) => {
+    const started = await session.apply((a) => {
       const run = a.assertLease(runId, owner);
       a.startReply(runId, owner, messageId);
       const waiting = new Set(a.queue.map((r) => r.triggerMessageId));
-      return { run, context: a.context, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
+      return { run: { ...run }, context: { ...a.context }, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
     });
     const path = await repo.loadPath(contextId, started.headBefore);
     const history = buildModelHistory(path, started.run, started.waiting, this.config.historyBudgetChars);
@@ -61,6 +63,8 @@ export class RunExecutor {
     let text = '';
     let published = 0;
     let lastCheckpoint = Date.now();
+    let lastFlush = Date.now();
+    let checkpointRequested = false;
     let failure: string | null = null;
     const calls: RequestedToolCall[] = [];
     const flushDeltas = async () => {
@@ -70,11 +74,22 @@ export class RunExecutor {
       published = text.length;
       await bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } });
     };
-    let lastFlush = Date.now();
-    let checkpointRequested = false;
     const stopListening = bus.onCheckpointRequest((id) => {
       if (id === messageId) checkpointRequested = true;
     });
+    /** The run ended early (cancel, lease lost, shutdown): store what was streamed, if still allowed. */
+    const keepPartial = async () => {
+      await flushDeltas().catch(() => {});
+      if (abort.reason instanceof ShutdownSignal) {
+        // Still ours: save the text so the hand-back marks the whole partial reply.
+        await session.apply((a) => {
+          a.assertLease(runId, owner);
+          a.checkpoint(messageId, text);
+        });
+      } else {
+        await session.apply((a) => a.flushCancelledText(runId, messageId, text), { messageIds: [messageId] });
+      }
+    };
 
     try {
       for await (const chunk of model.stream({
@@ -96,7 +111,7 @@ export class RunExecutor {
             lastCheckpoint = now;
             await flushDeltas();
             const current = text;
-            await mutate(repo, contextId, (a) => {
+            await session.apply((a) => {
               a.assertLease(runId, owner);
               a.checkpoint(messageId, current);
             });
@@ -109,69 +124,56 @@ export class RunExecutor {
         }
       }
       await flushDeltas();
-    } catch (error) {
-      await flushDeltas().catch(() => {});
-      if (abort.aborted) {
-        await this.afterAbort(contextId, runId, messageId, text);
+      if (abort.aborted) return await keepPartial();
+      if (failure !== null) {
+        const error = failure;
+        await session.apply((a) => {
+          a.assertLease(runId, owner);
+          a.checkpoint(messageId, text);
+          a.fail(runId, error);
+        });
         return;
       }
+      await session.apply((a) => a.completeReply(runId, owner, messageId, { text, toolCalls: calls }));
+    } catch (error) {
+      if (abort.aborted) return await keepPartial();
       if (error instanceof LeaseLostError) {
         // Cancelled before the abort reached us: keep the text subscribers already saw.
-        await this.afterAbort(contextId, runId, messageId, text);
+        await keepPartial();
         throw error;
       }
-      failure = error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : String(error);
+      await flushDeltas().catch(() => {});
+      await session.apply((a) => {
+        a.assertLease(runId, owner);
+        a.checkpoint(messageId, text);
+        a.fail(runId, message);
+      });
     } finally {
       stopListening();
     }
-    if (abort.aborted) {
-      await this.afterAbort(contextId, runId, messageId, text);
-      return;
-    }
-    if (failure !== null) {
-      const error = failure;
-      await mutate(repo, contextId, (a) => {
-        a.assertLease(runId, owner);
-        a.checkpoint(messageId, text);
-        a.fail(runId, error);
-      });
-      return;
-    }
-    try {
-      await mutate(repo, contextId, (a) => a.completeReply(runId, owner, messageId, { text, toolCalls: calls }));
-    } catch (error) {
-      if (error instanceof LeaseLostError) await this.afterAbort(contextId, runId, messageId, text);
-      throw error;
-    }
-  }
-
-  /** Cancelled (the cancel already ended the run): keep the text streamed since the last checkpoint. */
-  private async afterAbort(contextId: string, runId: string, messageId: string, text: string) {
-    await mutate(this.ports.repo, contextId, (a) => a.flushCancelledText(runId, messageId, text), {
-      load: { messageIds: [messageId] },
-    });
   }
 
   /** Our own id, not the provider's: providers may repeat ids or leave them empty. */
   private requestedCall(chunk: { name: string; args: unknown; invalid?: string }): RequestedToolCall {
     const { tools, hash, ids } = this.ports;
     const id = ids.next('tool');
-    const argsHash = hash(JSON.stringify(chunk.args ?? null));
+    const call = { id, name: chunk.name, args: chunk.args, argsHash: hash(JSON.stringify(chunk.args ?? null)) };
     const known = tools.descriptors().find((t) => t.name === chunk.name);
-    if (!known) return { id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: `unknown tool ${chunk.name}` };
-    if (chunk.invalid) return { id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: chunk.invalid };
+    if (!known) return { ...call, approval: 'invalid', error: `unknown tool ${chunk.name}` };
+    if (chunk.invalid) return { ...call, approval: 'invalid', error: chunk.invalid };
     const checked = tools.validate(chunk.name, chunk.args);
-    if (!checked.ok) return { id, name: chunk.name, args: chunk.args, argsHash, approval: 'invalid', error: checked.error };
-    return { id, name: chunk.name, args: checked.args, argsHash, approval: known.needsApproval ? 'required' : 'auto' };
+    if (!checked.ok) return { ...call, approval: 'invalid', error: checked.error };
+    return { ...call, args: checked.args, approval: known.needsApproval ? 'required' : 'auto' };
   }
 
-  private async toolStep(contextId: string, runId: string) {
-    const { repo, tools, ids } = this.ports;
+  private async toolStep(session: ContextSession, runId: string) {
+    const { tools, ids } = this.ports;
     const { owner } = this.config;
-    const aggregate = await repo.load(contextId);
-    for (const call of aggregate.unsentToolCalls(runId)) {
+    const contextId = session.contextId;
+    for (const call of (await session.read()).unsentToolCalls(runId)) {
       if (call.status !== 'approved') continue;
-      const claimed = await mutate(repo, contextId, (a) => a.claimTool(runId, owner, call.id));
+      const claimed = await session.apply((a) => a.claimTool(runId, owner, call.id));
       if (!claimed) continue;
       let outcome: { ok: boolean; result: unknown };
       try {
@@ -179,9 +181,9 @@ export class RunExecutor {
       } catch (error) {
         outcome = { ok: false, result: { error: error instanceof Error ? error.message : String(error) } };
       }
-      await mutate(repo, contextId, (a) => a.finishTool(runId, owner, call.id, outcome), { load: { runIds: [runId] } });
+      await session.apply((a) => a.finishTool(runId, owner, call.id, outcome), { runIds: [runId] });
     }
     const messageId = ids.next('msg');
-    await mutate(repo, contextId, (a) => a.completeToolStep(runId, owner, messageId));
+    await session.apply((a) => a.completeToolStep(runId, owner, messageId));
   }
 }

@@ -2,6 +2,9 @@ import type { ContextAggregate } from './aggregate.ts';
 import { isConcurrencyError } from './errors.ts';
 import type { ContextRepository, IdempotencyWrite, LoadOptions } from './ports.ts';
 
+const RETRIES = 8;
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+
 /**
  * Load, change, save; on a lost version race, reload and apply the change
  * again (the change is a function of the fresh state, so this is safe).
@@ -12,7 +15,7 @@ export async function mutate<T>(
   change: (aggregate: ContextAggregate) => T,
   opts: { retries?: number; load?: LoadOptions; idempotency?: (result: T) => IdempotencyWrite } = {},
 ): Promise<T> {
-  const retries = opts.retries ?? 8;
+  const retries = opts.retries ?? RETRIES;
   for (let attempt = 0; ; attempt++) {
     const aggregate = await repo.load(contextId, opts.load ?? {});
     const result = change(aggregate);
@@ -21,7 +24,46 @@ export async function mutate<T>(
       return result;
     } catch (error) {
       if (!isConcurrencyError(error) || attempt >= retries) throw error;
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      await backoff(attempt);
+    }
+  }
+}
+
+/**
+ * `mutate` for a sequence of changes by one writer (the run executor): the
+ * aggregate of the last successful save is reused for the next change instead
+ * of loaded again. That is safe because the save is version-guarded: if anyone
+ * else wrote meanwhile, the save fails, and the change is applied again to a
+ * fresh load. An aggregate whose change threw or whose save failed is dropped.
+ */
+export class ContextSession {
+  private current: ContextAggregate | null = null;
+
+  constructor(
+    private readonly repo: ContextRepository,
+    readonly contextId: string,
+  ) {}
+
+  /** The state as of this writer's last save or load (possibly stale; writes re-check it). */
+  async read(): Promise<ContextAggregate> {
+    this.current ??= await this.repo.load(this.contextId);
+    return this.current;
+  }
+
+  async apply<T>(change: (aggregate: ContextAggregate) => T, load?: LoadOptions): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const aggregate = this.current ?? (await this.repo.load(this.contextId, load ?? {}));
+      this.current = null;
+      const result = change(aggregate);
+      try {
+        await this.repo.save(aggregate);
+      } catch (error) {
+        if (!isConcurrencyError(error) || attempt >= RETRIES) throw error;
+        await backoff(attempt);
+        continue;
+      }
+      this.current = aggregate;
+      return result;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { LeaseLostError } from './errors.ts';
+import { LeaseLostError, ShutdownSignal } from './errors.ts';
 import { RunExecutor, type ExecutorConfig } from './executor.ts';
 import { mutate } from './mutate.ts';
 import type { CorePorts } from './ports.ts';
@@ -163,7 +163,7 @@ export class RunWorker {
     const grace = new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref?.());
     await Promise.race([Promise.all(runs.map(([, r]) => r.done)), grace]);
     for (const [runId, run] of this.active) {
-      run.abort.abort(new Error('shutdown'));
+      run.abort.abort(new ShutdownSignal());
       await run.done;
       await mutate(this.ports.repo, run.contextId, (a) => {
         const r = a.run(runId);

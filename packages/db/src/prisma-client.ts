@@ -16,7 +16,7 @@ const LOG_LIMIT = 1000;
 
 export function createPrismaClient(
   databaseUrl: string,
-  opts: { poolMax?: number } = {},
+  opts: { poolMax?: number; onIdleError?: (error: Error) => void } = {},
 ): {
   prisma: PrismaClient;
   queryCount: QueryCounter;
@@ -33,6 +33,9 @@ export function createPrismaClient(
     },
   };
   const pool = new pg.Pool({ connectionString: databaseUrl, ...(opts.poolMax ? { max: opts.poolMax } : {}) });
+  // An idle pooled connection that the server drops (restart, failover, admin) must not crash the
+  // process: pg drops it from the pool and the next query opens a new one.
+  pool.on('error', (error) => opts.onIdleError?.(error));
   // Count on each pooled connection: the adapter's plain queries (pool.query)
   // and interactive transactions (a held connection: BEGIN ... COMMIT) all end
   // up in client.query(), once per statement.
