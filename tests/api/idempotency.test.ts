@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { sql } from '../support/sql.ts';
 import { errorOf, startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
@@ -8,7 +8,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   databaseUrl = await createTestDatabase();
-  server = await startServer({ databaseUrl, env: { IDEMPOTENCY_TTL_MS: '1500', IDEMPOTENCY_PURGE_INTERVAL_MS: '200' } });
+  server = await startServer({ databaseUrl });
 });
 afterAll(async () => {
   await server?.stop();
@@ -70,7 +70,10 @@ describe('idempotency keys', () => {
   });
 
   it('expired keys are purged and then act as new', async () => {
-    const client = server.client('idem-ttl');
+    // A second server on the same database, with a short TTL (the other tests need the default).
+    const shortTtl = await startServer({ databaseUrl, env: { IDEMPOTENCY_TTL_MS: '1000', IDEMPOTENCY_PURGE_INTERVAL_MS: '200' } });
+    onTestFinished(() => shortTtl.stop());
+    const client = shortTtl.client('idem-ttl');
     const { context } = await client.context.create.mutate({});
     await client.chat.sendMessage.mutate({ contextId: context.id, content: 'before', idempotencyKey: 'k-ttl' });
     await waitFor(

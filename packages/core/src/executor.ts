@@ -87,7 +87,7 @@ export class RunExecutor {
           a.checkpoint(messageId, text);
         });
       } else {
-        await session.apply((a) => a.flushCancelledText(runId, messageId, text), { messageIds: [messageId] });
+        await session.apply((a) => a.flushCancelledText(runId, messageId, text), { messageIds: [messageId] }, true);
       }
     };
 

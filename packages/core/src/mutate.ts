@@ -50,7 +50,12 @@ export class ContextSession {
     return this.current;
   }
 
-  async apply<T>(change: (aggregate: ContextAggregate) => T, load?: LoadOptions): Promise<T> {
+  /**
+   * `fresh`: load first. Needed when the change may decide to write nothing:
+   * a clean save checks no version, so a stale aggregate would go unnoticed.
+   */
+  async apply<T>(change: (aggregate: ContextAggregate) => T, load?: LoadOptions, fresh = false): Promise<T> {
+    if (fresh) this.current = null;
     for (let attempt = 0; ; attempt++) {
       const aggregate = this.current ?? (await this.repo.load(this.contextId, load ?? {}));
       this.current = null;

@@ -99,3 +99,23 @@ test('restarts on the same data dir after its owner was killed with SIGKILL', { 
   // stop() really stopped it (it was not merely reused).
   await expect(sql(db.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
 });
+
+test("leaves the process's exit code and signals alone (a failing test run must not exit 0)", { timeout: 60_000 }, async () => {
+  const dataDir = tempDir();
+  const script = `
+    const { startEmbeddedPostgres } = await import(${JSON.stringify(new URL('./embedded-postgres.ts', import.meta.url).href)});
+    const db = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} });
+    await db.stop();
+    console.log('listeners', ['beforeExit', 'SIGTERM', 'SIGINT'].map((e) => process.listenerCount(e)).join(','));
+    process.exitCode = 3;
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: repoRoot(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  expect(out).toContain('listeners 0,0,0');
+  expect(code).toBe(3);
+});

