@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
  */
 export interface FakeOpenAI {
   baseURL: string;
-  requests: { model: string; messages: { role: string; content?: unknown; tool_calls?: unknown; tool_call_id?: string }[]; tools?: { function: { name: string } }[]; stream: boolean }[];
+  requests: { authorization?: string; model: string; messages: { role: string; content?: unknown; tool_calls?: unknown; tool_call_id?: string }[]; tools?: { function: { name: string } }[]; stream: boolean }[];
   failNext(status: number): void;
   close(): Promise<void>;
 }
@@ -31,7 +31,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         return;
       }
       const request = JSON.parse(body);
-      requests.push(request);
+      requests.push({ ...request, authorization: req.headers.authorization });
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const id = `chatcmpl-${++calls}`;
       const send = (delta: object, finish: string | null = null, extra: object = {}) =>

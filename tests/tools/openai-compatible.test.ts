@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.ts';
 import { sql } from '../support/sql.ts';
@@ -40,6 +40,7 @@ describe('the openai-compatible provider against a server speaking the wire form
     const request = llm.requests.at(-1)!;
     expect(request.stream).toBe(true);
     expect(request.model).toBe('fake-llama');
+    expect(request.authorization).toBe('Bearer test-key');
     expect(request.messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
     expect(request.tools?.map((t) => t.function.name).sort()).toEqual(['calculate', 'get_current_time', 'save_note']);
     live.close();
@@ -93,5 +94,24 @@ describe('the openai-compatible provider against a server speaking the wire form
     await waitIdle(client, context.id);
     const { messages } = await client.context.get.query({ contextId: context.id });
     expect((messages.at(-1)!.parts[0] as { text: string }).text).toBe('You said: "again"');
+  });
+});
+
+describe('the openai provider (chat completions) against the same wire format', () => {
+  it('answers through the OpenAI SDK provider with the key sent as a bearer token', async () => {
+    // Its own database: instances sharing one must share the model configuration too.
+    const openai = await startServer({
+      databaseUrl: await createTestDatabase(),
+      env: { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_API_KEY: 'sk-test', LLM_MODEL: 'gpt-test' },
+    });
+    onTestFinished(() => openai.stop());
+    const client = openai.client('oai-2');
+    const { context } = await client.context.create.mutate({});
+    expect(context.model).toBe('openai:gpt-test');
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: 'Hi OpenAI' });
+    await waitIdle(client, context.id);
+    const { messages } = await client.context.get.query({ contextId: context.id });
+    expect((messages.at(-1)!.parts[0] as { text: string }).text).toBe('You said: "Hi OpenAI"');
+    expect(llm.requests.at(-1)).toMatchObject({ model: 'gpt-test', authorization: 'Bearer sk-test' });
   });
 });
