@@ -97,11 +97,12 @@ describe('the openai-compatible provider against a server speaking the wire form
   });
 });
 
-describe('the openai provider (chat completions) against the same wire format', () => {
+describe('the openai provider (chat completions), beside an instance configured differently', () => {
   it('answers through the OpenAI SDK provider with the key sent as a bearer token', async () => {
-    // Its own database: instances sharing one must share the model configuration too.
+    // On the same database as the openai-compatible server above, which cannot run `openai:*`
+    // models: it must leave this chat's runs to the instance that can.
     const openai = await startServer({
-      databaseUrl: await createTestDatabase(),
+      databaseUrl,
       env: { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.baseURL, LLM_API_KEY: 'sk-test', LLM_MODEL: 'gpt-test' },
     });
     onTestFinished(() => openai.stop());

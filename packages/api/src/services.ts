@@ -68,7 +68,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     repo,
     bus,
     queue: new PrismaRunQueue(prisma),
-    model: new AiSdkLanguageModel(models.resolve),
+    model: new AiSdkLanguageModel(models.resolve, models.isSupported),
     tools,
     clock: now,
     ids: uuidIds,

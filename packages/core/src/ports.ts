@@ -50,7 +50,7 @@ export interface EventBus {
 
 export interface RunQueue {
   /** Active runs that no live worker holds: queued, handed off after approval, or retried. */
-  findClaimable(limit: number): Promise<{ contextId: string; runId: string }[]>;
+  findClaimable(limit: number): Promise<{ contextId: string; runId: string; model: string }[]>;
   /** Runs whose owner's lease expired while processing. */
   findExpiredLeases(now: Date, limit: number): Promise<{ contextId: string; runId: string }[]>;
   /** Contexts awaiting approval with a call older than the cutoff. */
@@ -83,6 +83,8 @@ export interface ModelRequest {
 
 export interface LanguageModelPort {
   stream(request: ModelRequest): AsyncIterable<ModelChunk>;
+  /** Whether this process can run the model (instances may be configured differently). */
+  supports(model: string): boolean;
 }
 
 export interface ToolDescriptor {

@@ -76,9 +76,10 @@ export class RunWorker {
     const free = this.config.maxConcurrentRuns - this.active.size;
     if (free <= 0) return;
     const candidates = await this.ports.queue.findClaimable(free * 2);
-    for (const { contextId, runId } of candidates) {
+    for (const { contextId, runId, model } of candidates) {
       if (this.stopped || this.active.size >= this.config.maxConcurrentRuns) return;
-      if (this.active.has(runId)) continue;
+      // Left for an instance that can run this model.
+      if (this.active.has(runId) || !this.ports.model.supports(model)) continue;
       const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
       const claimed = await mutate(this.ports.repo, contextId, (a) => a.claimRun(runId, this.config.owner, until), {
         retries: 1,

@@ -3,6 +3,7 @@ import {
   ContextAggregate,
   notFound,
   type Clock,
+  type ContextEvent,
   type ContextRepository,
   type ContextView,
   type IdempotencyWrite,
@@ -26,6 +27,20 @@ import {
 import { EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
 
 const OPEN_RUN_STATUSES = ['pending', 'processing', 'awaiting_approval'];
+
+/** Whether a worker may now have a run to claim: a run became active, was handed off, or re-queued. */
+function makesWorkAvailable(event: ContextEvent): boolean {
+  switch (event.type) {
+    case 'run.queued':
+      return true;
+    case 'run.status_changed':
+      return event.payload.status === 'pending' || event.payload.status === 'processing';
+    case 'context.updated':
+      return typeof event.payload.changes.activeRunId === 'string';
+    default:
+      return false;
+  }
+}
 
 /**
  * The dirty-flag repository (DESIGN §5). `save` is the one place where a
@@ -141,7 +156,7 @@ export class PrismaContextRepository implements ContextRepository {
             c: ctx.id,
             f: events[0]!.seq,
             s: events.at(-1)!.seq,
-            w: events.some((e) => e.type.startsWith('run.') || (e.type === 'context.updated' && 'state' in e.payload.changes)),
+            w: events.some(makesWorkAvailable),
           };
           await tx.$executeRaw`SELECT pg_notify(${EVENTS_CHANNEL}, ${JSON.stringify(notification)})`;
         }

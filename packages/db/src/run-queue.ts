@@ -6,8 +6,8 @@ export class PrismaRunQueue implements RunQueue {
   constructor(private readonly prisma: PrismaClient) {}
 
   async findClaimable(limit: number) {
-    return this.prisma.$queryRaw<{ contextId: string; runId: string }[]>`
-      SELECT r."contextId" AS "contextId", r.id AS "runId"
+    return this.prisma.$queryRaw<{ contextId: string; runId: string; model: string }[]>`
+      SELECT r."contextId" AS "contextId", r.id AS "runId", c.model AS model
       FROM "Run" r JOIN "Context" c ON c."activeRunId" = r.id
       WHERE c."deletedAt" IS NULL
         AND c.state->>'type' IN ('ProcessingUserMessage', 'ExecutingTools')

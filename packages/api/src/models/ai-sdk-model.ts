@@ -53,7 +53,10 @@ export function modelResolver(config: Config) {
 }
 
 export class AiSdkLanguageModel implements LanguageModelPort {
-  constructor(private readonly resolve: (model: string) => LanguageModelV3) {}
+  constructor(
+    private readonly resolve: (model: string) => LanguageModelV3,
+    readonly supports: (model: string) => boolean,
+  ) {}
 
   async *stream(request: ModelRequest): AsyncIterable<ModelChunk> {
     const tools: ToolSet = Object.fromEntries(
