@@ -1,5 +1,5 @@
 import { isDomainError } from '@chat/core';
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
 import { AppError, toTRPCError } from './errors.ts';
@@ -72,4 +72,4 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
 
 export const publicProcedure = t.procedure.use(mapDomainErrors);
 export const ownerProcedure = publicProcedure;
-export { TRPCError };
+

@@ -1,10 +1,11 @@
 import { DomainError, IllegalTransitionError, LeaseLostError, notFound } from './errors.ts';
 import type { ContextChanges, ContextEvent, EventPayloads, EventType } from './events.ts';
-import { isoOrNull, toIso } from './events.ts';
+import { toIso } from './events.ts';
 import { transition, type FsmInput } from './fsm.ts';
 import type {
   BusyPolicy,
   ContextMode,
+  ContextRecord,
   MessagePart,
   MessageRecord,
   RunRecord,
@@ -60,14 +61,7 @@ export class ContextAggregate {
   ) {}
 
   static create(
-    input: {
-      id: string;
-      ownerId: string;
-      title: string;
-      model: string;
-      mode: ContextMode;
-      systemPrompt: string | null;
-      busyPolicy: BusyPolicy;
+    input: Pick<ContextRecord, 'id' | 'ownerId' | 'title' | 'model' | 'mode' | 'systemPrompt' | 'busyPolicy'> & {
       mainBranchId: string;
     },
     clock: Clock,
@@ -637,4 +631,3 @@ export function toolResultFor(call: ToolCallRecord): unknown {
   }
 }
 
-export { isoOrNull };
