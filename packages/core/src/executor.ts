@@ -25,9 +25,14 @@ export class RunExecutor {
     private readonly config: ExecutorConfig,
   ) {}
 
-  async execute(contextId: string, runId: string, abort: AbortSignal): Promise<void> {
+  /** `session`: the one that claimed the run, so its saved state is reused. */
+  async execute(
+    contextId: string,
+    runId: string,
+    abort: AbortSignal,
+    session = new ContextSession(this.ports.repo, contextId),
+  ): Promise<void> {
     const { owner } = this.config;
-    const session = new ContextSession(this.ports.repo, contextId);
     for (;;) {
       if (abort.aborted) return;
       const aggregate = await session.read();

@@ -1,6 +1,6 @@
 import { LeaseLostError, ShutdownSignal } from './errors.ts';
 import { RunExecutor, type ExecutorConfig } from './executor.ts';
-import { mutate } from './mutate.ts';
+import { ContextSession, mutate } from './mutate.ts';
 import type { CorePorts } from './ports.ts';
 
 export interface WorkerConfig extends ExecutorConfig {
@@ -81,14 +81,13 @@ export class RunWorker {
       // Left for an instance that can run this model.
       if (this.active.has(runId) || !this.ports.model.supports(model)) continue;
       const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
-      const claimed = await mutate(this.ports.repo, contextId, (a) => a.claimRun(runId, this.config.owner, until), {
-        retries: 1,
-      }).catch(() => false);
-      if (claimed) this.launch(contextId, runId);
+      const session = new ContextSession(this.ports.repo, contextId);
+      const claimed = await session.apply((a) => a.claimRun(runId, this.config.owner, until)).catch(() => false);
+      if (claimed) this.launch(contextId, runId, session);
     }
   }
 
-  private launch(contextId: string, runId: string) {
+  private launch(contextId: string, runId: string, session: ContextSession) {
     const abort = new AbortController();
     const { owner, leaseMs } = this.config;
     const stopWatching = this.ports.bus.subscribe(contextId, (event) => {
@@ -104,7 +103,7 @@ export class RunWorker {
     renew.unref?.();
 
     const done = this.executor
-      .execute(contextId, runId, abort.signal)
+      .execute(contextId, runId, abort.signal, session)
       .catch((error) => {
         if (error instanceof LeaseLostError || abort.signal.aborted) return;
         this.log('run failed unexpectedly', { runId, error: String(error) });

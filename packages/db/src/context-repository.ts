@@ -13,6 +13,7 @@ import {
 import type { PrismaClient } from './generated/prisma/client.ts';
 import {
   contextColumns,
+  fromJsonRow,
   json,
   jsonOrDbNull,
   messageColumns,
@@ -27,6 +28,15 @@ import {
 import { EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
 
 const OPEN_RUN_STATUSES = ['pending', 'processing', 'awaiting_approval'];
+
+type JsonRow = { id: string } & Record<string, unknown>;
+interface SnapshotRow {
+  context: JsonRow | null;
+  branches: JsonRow[];
+  runs: JsonRow[];
+  messages: JsonRow[];
+  toolCalls: JsonRow[];
+}
 
 /** Whether a worker may now have a run to claim: a run became active, was handed off, or re-queued. */
 function makesWorkAvailable(event: ContextEvent): boolean {
@@ -55,38 +65,39 @@ export class PrismaContextRepository implements ContextRepository {
   ) {}
 
   /**
-   * One consistent snapshot (a REPEATABLE READ transaction): the context row
-   * and the runs it names must come from the same moment, or a run finishing
-   * between two reads would leave the state pointing at a run not loaded.
+   * One statement, so one consistent snapshot: the context row and the runs
+   * it names come from the same moment (separate reads could see a run finish
+   * in between and leave the state pointing at a run not loaded).
    */
   async load(contextId: string, opts: LoadOptions = {}): Promise<ContextAggregate> {
-    const view = await this.prisma.$transaction(
-      async (tx) => {
-        const row = await tx.context.findUnique({ where: { id: contextId } });
-        if (!row || row.deletedAt) throw notFound('context', contextId);
-        const extraMessages = opts.messageIds?.length
-          ? await tx.message.findMany({ where: { contextId, id: { in: opts.messageIds } } })
-          : [];
-        const extraRunIds = [...(opts.runIds ?? []), ...extraMessages.flatMap((m) => (m.runId ? [m.runId] : []))];
-        const branches = await tx.branch.findMany({ where: { contextId } });
-        const runs = await tx.run.findMany({
-          where: { contextId, OR: [{ status: { in: OPEN_RUN_STATUSES } }, { id: { in: extraRunIds } }] },
-        });
-        const runIds = runs.map((r) => r.id);
-        const messages = await tx.message.findMany({
-          where: { contextId, OR: [{ runId: { in: runIds } }, { id: { in: runs.map((r) => r.triggerMessageId) } }] },
-        });
-        const toolCalls = runIds.length ? await tx.toolCall.findMany({ where: { runId: { in: runIds } } }) : [];
-        return {
-          context: toContext(row),
-          branches: new Map(branches.map((b) => [b.id, toBranch(b)])),
-          messages: new Map([...messages, ...extraMessages].map((m) => [m.id, toMessage(m)])),
-          runs: new Map(runs.map((r) => [r.id, toRun(r)])),
-          toolCalls: new Map(toolCalls.map((t) => [t.id, toToolCall(t)])),
-        } satisfies ContextView;
-      },
-      { isolationLevel: 'RepeatableRead' },
-    );
+    const [row] = await this.prisma.$queryRaw<SnapshotRow[]>`
+      WITH ctx AS (SELECT * FROM "Context" WHERE id = ${contextId} AND "deletedAt" IS NULL),
+      extra_messages AS (
+        SELECT * FROM "Message" WHERE "contextId" = ${contextId} AND id = ANY(${opts.messageIds ?? []}::text[])
+      ),
+      runs AS (
+        SELECT * FROM "Run" WHERE "contextId" = ${contextId} AND (
+          status = ANY(${OPEN_RUN_STATUSES}::text[])
+          OR id = ANY(${opts.runIds ?? []}::text[])
+          OR id IN (SELECT "runId" FROM extra_messages)
+        )
+      )
+      SELECT
+        (SELECT row_to_json(ctx) FROM ctx) AS context,
+        (SELECT coalesce(json_agg(b), '[]') FROM "Branch" b WHERE b."contextId" = ${contextId}) AS branches,
+        (SELECT coalesce(json_agg(r), '[]') FROM runs r) AS runs,
+        (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m."contextId" = ${contextId} AND (
+          m."runId" IN (SELECT id FROM runs) OR m.id IN (SELECT "triggerMessageId" FROM runs) OR m.id IN (SELECT id FROM extra_messages)
+        )) AS messages,
+        (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" IN (SELECT id FROM runs)) AS "toolCalls"`;
+    if (!row?.context) throw notFound('context', contextId);
+    const view: ContextView = {
+      context: toContext(fromJsonRow(row.context)),
+      branches: new Map(row.branches.map((b) => [b.id, toBranch(fromJsonRow(b))])),
+      messages: new Map(row.messages.map((m) => [m.id, toMessage(fromJsonRow(m))])),
+      runs: new Map(row.runs.map((r) => [r.id, toRun(fromJsonRow(r))])),
+      toolCalls: new Map(row.toolCalls.map((t) => [t.id, toToolCall(fromJsonRow(t))])),
+    };
     return ContextAggregate.load(view, this.clock);
   }
 

@@ -81,3 +81,27 @@ export const toolCallColumns = (t: ToolCallRecord) => ({
   decidedBy: t.decidedBy,
   reason: t.reason,
 });
+
+/** DateTime columns of the data model (`timestamp(3)`, stored in UTC). */
+const DATE_COLUMNS = new Set([
+  'createdAt',
+  'updatedAt',
+  'deletedAt',
+  'startedAt',
+  'completedAt',
+  'leaseExpiresAt',
+  'decidedAt',
+  'expiresAt',
+]);
+
+/**
+ * A row as PostgreSQL's row_to_json renders it, typed like Prisma's: `timestamp`
+ * values come without a zone (they are UTC) and must become Dates.
+ */
+export function fromJsonRow<T>(row: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    out[key] = DATE_COLUMNS.has(key) && typeof value === 'string' ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`) : value;
+  }
+  return out as T;
+}
