@@ -1,13 +1,16 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useLiveContext } from '@/hooks/use-live-context';
 import { useLoadEarlier } from '@/hooks/use-load-earlier';
 import { useRunControls } from '@/hooks/use-run-controls';
 import { useSendMessage } from '@/hooks/use-send-message';
+import { useSwitchBranch } from '@/hooks/use-switch-branch';
+import { editArrived, withPendingEdit } from '@/lib/context-cache';
 import { errorInfo } from '@/lib/errors';
 import { ApprovalPanel } from './approval-panel';
+import { BranchSwitcher } from './branch-switcher';
 import { Composer } from './composer';
 import { FailedSends } from './failed-sends';
 import { MessageList } from './message-list';
@@ -19,10 +22,25 @@ export function ChatView({ contextId }: { contextId: string }) {
   const sender = useSendMessage(contextId, queryKey, refresh);
   const controls = useRunControls(contextId, refresh);
   const earlier = useLoadEarlier(contextId, queryKey);
+  const branchSwitch = useSwitchBranch(contextId, queryKey, refresh);
   const title = query.data?.context.title;
   useEffect(() => {
     if (title) document.title = `${title} · Chat`;
   }, [title]);
+
+  // Editing a user message: which one is open in the inline editor; the sent
+  // edit shows optimistically (sender.pendingEdit) until its server copy arrives.
+  const [editingId, setEditingId] = useState<string | null>(null);
+  const { edit, pendingEdit } = sender;
+  const startEdit = useCallback((messageId: string) => setEditingId(messageId), []);
+  const cancelEdit = useCallback(() => setEditingId(null), []);
+  const saveEdit = useCallback(
+    (messageId: string, content: string) => {
+      setEditingId(null);
+      edit(messageId, content);
+    },
+    [edit],
+  );
 
   if (query.isPending) {
     return (
@@ -50,27 +68,47 @@ export function ChatView({ contextId }: { contextId: string }) {
   const { context, state } = detail;
   const busy = state.state.type !== 'Idle';
   const activeRunId = busy && 'runId' in state.state ? state.state.runId : undefined;
-  const controlError = controls.stopError ?? controls.regenerateError ?? earlier.error;
+  const controlError = controls.stopError ?? controls.regenerateError ?? earlier.error ?? branchSwitch.error;
+  // A switch asked for here, or one the server announced whose messages are not fetched yet.
+  const announced = context.activeBranchId ?? undefined;
+  const switchingTo = branchSwitch.target ?? (detail.branch && announced !== detail.branch.id ? announced : undefined);
+  const editSending = pendingEdit !== null && !editArrived(detail, pendingEdit);
+  // Forking or switching while a reply runs would leave that reply streaming into a branch not shown.
+  const branchLocked = busy || editSending || switchingTo !== undefined;
+  const shown = withPendingEdit(detail, pendingEdit);
 
   return (
     <section className="chat" data-context-id={context.id}>
       <header className="chat-header">
         <div className="chat-heading">
           <h1 className="chat-title">{context.title}</h1>
-          <span className="chat-subtitle">
-            {context.model}
-            {detail.branches.length > 1 && detail.branch ? ` · branch ${detail.branch.name}` : ''}
-          </span>
+          <div className="chat-subtitle-row">
+            <span className="chat-subtitle">{context.model}</span>
+            {detail.branches.length > 1 ? (
+              <BranchSwitcher
+                branches={detail.branches}
+                activeId={detail.branch?.id}
+                switchingTo={switchingTo}
+                disabled={busy || editSending || branchSwitch.target !== undefined}
+                onSwitch={branchSwitch.switchTo}
+              />
+            ) : null}
+          </div>
         </div>
         <StatusBar state={state} connection={connection} />
       </header>
 
       <MessageList
-        detail={detail}
+        detail={shown}
         onLoadEarlier={() => earlier.mutate()}
         loadingEarlier={earlier.isPending}
         onRegenerate={controls.regenerate}
         regenerating={controls.regenerating}
+        editingMessageId={editingId}
+        editDisabled={branchLocked}
+        onEdit={startEdit}
+        onSaveEdit={saveEdit}
+        onCancelEdit={cancelEdit}
       />
 
       <footer className="chat-footer">

@@ -18,7 +18,7 @@ export function FailedSends({
       {failed.map(({ outgoing, error }) => (
         <div key={outgoing.clientMessageId} className="banner banner-error" role="alert" data-testid="send-error">
           <div className="banner-text">
-            <strong>Not sent:</strong> <span className="failed-content">{outgoing.content}</span>
+            <strong>{outgoing.editOfMessageId ? 'Edit not sent:' : 'Not sent:'}</strong> <span className="failed-content">{outgoing.content}</span>
             <div className="banner-detail">{error}</div>
           </div>
           <div className="banner-actions">

@@ -11,11 +11,30 @@ interface Props {
   loadingEarlier: boolean;
   onRegenerate: (messageId: string) => void;
   regenerating: boolean;
+  /** The user message open in the inline editor, if any. */
+  editingMessageId: string | null;
+  /** Editing is offered but not possible right now (a reply is running, a switch or an edit is on its way). */
+  editDisabled: boolean;
+  onEdit: (messageId: string) => void;
+  onSaveEdit: (messageId: string, content: string) => void;
+  onCancelEdit: () => void;
   children?: React.ReactNode;
 }
 
 /** The transcript in seq order; follows the bottom while the user is there. */
-export function MessageList({ detail, onLoadEarlier, loadingEarlier, onRegenerate, regenerating, children }: Props) {
+export function MessageList({
+  detail,
+  onLoadEarlier,
+  loadingEarlier,
+  onRegenerate,
+  regenerating,
+  editingMessageId,
+  editDisabled,
+  onEdit,
+  onSaveEdit,
+  onCancelEdit,
+  children,
+}: Props) {
   const { messages, toolCalls, state } = detail;
   const toolCallsById = useMemo(() => new Map(toolCalls.map((t) => [t.id, t])), [toolCalls]);
   const busy = state.state.type !== 'Idle';
@@ -72,6 +91,15 @@ export function MessageList({ detail, onLoadEarlier, loadingEarlier, onRegenerat
             toolCalls={toolCallsById}
             onRegenerate={canRegenerate && message === lastAssistant ? () => onRegenerate(message.id) : undefined}
             regenerating={regenerating}
+            {...(message.role === 'user'
+              ? {
+                  onEdit,
+                  editDisabled,
+                  editing: message.id === editingMessageId,
+                  onSaveEdit,
+                  onCancelEdit,
+                }
+              : {})}
           />
         ))}
         {waitingForReply ? (

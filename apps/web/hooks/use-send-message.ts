@@ -2,7 +2,12 @@
 
 import { useMutation, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { useCallback, useState } from 'react';
-import { addOptimisticMessage, confirmMessage, removeOptimisticMessage } from '@/lib/context-cache';
+import {
+  addOptimisticMessage,
+  confirmMessage,
+  removeOptimisticMessage,
+  type PendingEdit,
+} from '@/lib/context-cache';
 import { errorInfo, isNetworkError } from '@/lib/errors';
 import { newId } from '@/lib/ids';
 import { useTRPC } from '@/lib/trpc';
@@ -14,6 +19,8 @@ export interface Outgoing {
   content: string;
   clientMessageId: string;
   idempotencyKey: string;
+  /** An edit: the user message it replaces (the server forks a branch for it). */
+  editOfMessageId?: string;
 }
 
 export interface FailedSend {
@@ -29,11 +36,18 @@ const DEFAULT_TITLE = 'New chat';
  * (marked "sending"), is removed again if the server refuses it (the error
  * stays visible with Retry, which resends the SAME clientMessageId and
  * idempotencyKey), and is replaced by the server's message on success.
+ *
+ * An edit (`edit`) is the same request with `editOfMessageId`. Its optimistic
+ * copy is not put in the cache (it belongs to a branch that does not exist
+ * yet): `pendingEdit` describes it, and the chat shows it with
+ * `withPendingEdit` until the server's copy is in the cache (by the branch
+ * events, or by a refetch once the server has answered).
  */
 export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled: () => void) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [failed, setFailed] = useState<FailedSend[]>([]);
+  const [pendingEdit, setPendingEdit] = useState<PendingEdit | null>(null);
   const update = useCallback(
     (fn: (d: ContextDetail) => ContextDetail) =>
       queryClient.setQueryData<ContextDetail>(queryKey, (old) => (old ? fn(old) : old)),
@@ -56,12 +70,21 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
       retryDelay: (attempt) => Math.min(500 * 2 ** attempt, 4_000),
       onMutate: (input) => {
         setFailed((list) => list.filter((f) => f.outgoing.clientMessageId !== input.clientMessageId));
-        if (input.clientMessageId) {
+        if (input.clientMessageId && input.editOfMessageId) {
+          const edit: PendingEdit = {
+            editOfMessageId: input.editOfMessageId,
+            clientMessageId: input.clientMessageId,
+            content: input.content,
+            createdAt: new Date(),
+          };
+          setPendingEdit(edit);
+        } else if (input.clientMessageId) {
           update((d) => addOptimisticMessage(d, { clientMessageId: input.clientMessageId!, content: input.content }));
         }
       },
       onError: (error, input) => {
         if (input.clientMessageId) update((d) => removeOptimisticMessage(d, input.clientMessageId!));
+        setPendingEdit((edit) => (edit && edit.clientMessageId === input.clientMessageId ? null : edit));
         setFailed((list) => [
           ...list,
           {
@@ -70,12 +93,22 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
               content: input.content,
               clientMessageId: input.clientMessageId ?? newId(),
               idempotencyKey: input.idempotencyKey ?? newId(),
+              ...(input.editOfMessageId ? { editOfMessageId: input.editOfMessageId } : {}),
             },
             error: errorInfo(error).message,
           },
         ]);
       },
-      onSuccess: (response, input) => {
+      onSuccess: async (response, input) => {
+        if (input.editOfMessageId) {
+          // The edit's message is on the new branch: the branch events bring it, or
+          // else a refetch. Either way the cache then shows the server's view.
+          const here = () =>
+            queryClient.getQueryData<ContextDetail>(queryKey)?.messages.some((m) => m.id === response.message.id) ?? true;
+          if (!here()) await queryClient.refetchQueries({ queryKey, exact: true });
+          setPendingEdit((edit) => (edit && edit.clientMessageId === input.clientMessageId ? null : edit));
+          return;
+        }
         if (input.clientMessageId) update((d) => confirmMessage(d, response.message, input.clientMessageId!));
         // Name a fresh chat after its first message.
         const detail = queryClient.getQueryData<ContextDetail>(queryKey);
@@ -97,13 +130,21 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
     },
     [contextId, mutation],
   );
+  const { mutate } = mutation; // stable, unlike the result object
+  const edit = useCallback(
+    (editOfMessageId: string, content: string) => {
+      const outgoing: Outgoing = { contextId, content, clientMessageId: newId(), idempotencyKey: newId(), editOfMessageId };
+      mutate(outgoing);
+    },
+    [contextId, mutate],
+  );
   const retry = useCallback((outgoing: Outgoing) => mutation.mutate(outgoing), [mutation]);
   const dismiss = useCallback(
     (clientMessageId: string) => setFailed((list) => list.filter((f) => f.outgoing.clientMessageId !== clientMessageId)),
     [],
   );
 
-  return { send, retry, dismiss, failed, pending: mutation.isPending };
+  return { send, edit, retry, dismiss, failed, pendingEdit, pending: mutation.isPending };
 }
 
 function titleFrom(content: string): string {

@@ -7,6 +7,7 @@ import {
   mergeAt,
   reconcileFetched,
   textOfParts,
+  withPendingEdit,
   type PersistedItem,
 } from './context-cache';
 import type { ChatMessage, ContextDetail, StreamItem } from './types';
@@ -121,5 +122,77 @@ describe('reconcileFetched', () => {
 
     const streamingOnly = reconcileFetched(detail([streaming('Hello')], 12), detail([streaming('Hello wor')], 12), []);
     expect(textOf(streamingOnly)).toBe('Hello wor');
+  });
+});
+
+describe('branches', () => {
+  const main = { id: 'br', contextId: 'ctx', name: 'main', headMessageId: 'a1', forkedFromMessageId: null, createdAt: NOW };
+  const u1 = message({ id: 'u1', seq: 1, role: 'user', parts: [{ type: 'text', text: 'first' }] });
+  const a1 = message({ id: 'a1', seq: 2, parentId: 'u1', parts: [{ type: 'text', text: 'reply' }] });
+  const onMain = (seq = 10): ContextDetail => ({ ...detail([u1, a1], seq), branch: main, branches: [main] });
+  const fork = (seq: number, id: string, headMessageId: string | null, forkedFromMessageId: string) =>
+    event(seq, 'branch.created', {
+      branch: { id, name: 'branch-2', headMessageId, forkedFromMessageId, createdAt: NOW.toISOString() },
+    });
+  const created = (seq: number, id: string, branchId: string, clientMessageId: string | null = null) =>
+    event(seq, 'message.created', {
+      message: { id, branchId, parentId: null, seq: seq, role: 'user', parts: [{ type: 'text', text: 'edited' }], status: 'complete', runId: 'r2', clientMessageId, createdAt: NOW.toISOString() },
+    });
+
+  it('an edit of the first message: the fork is listed, switched to locally, and its messages apply at once', () => {
+    let d = onMain();
+    const r1 = applyStreamItem(d, fork(11, 'b2', null, 'u1'));
+    expect(r1.refetch).toBe(true);
+    expect(r1.detail.branches.map((b) => b.id)).toEqual(['br', 'b2']);
+    expect(r1.detail.branches[1]!.createdAt).toBeInstanceOf(Date);
+    const r2 = applyStreamItem(r1.detail, event(12, 'branch.switched', { branchId: 'b2' }));
+    expect(r2.refetch).toBe(true);
+    expect(r2.detail.branch!.id).toBe('b2');
+    expect(r2.detail.context.activeBranchId).toBe('b2');
+    expect(r2.detail.messages).toEqual([]);
+    d = applyStreamItem(r2.detail, created(13, 'u2', 'b2', 'c2')).detail;
+    expect(d.messages.map((m) => m.id)).toEqual(['u2']);
+    expect(d.branch!.headMessageId).toBe('u2');
+    expect(d.branches.find((b) => b.id === 'b2')!.headMessageId).toBe('u2');
+  });
+
+  it('a regenerate keeps the path up to the trigger', () => {
+    const d = applyStreamItem(applyStreamItem(onMain(), fork(11, 'b2', 'u1', 'a1')).detail, event(12, 'branch.switched', { branchId: 'b2' })).detail;
+    expect(d.branch!.id).toBe('b2');
+    expect(d.messages.map((m) => m.id)).toEqual(['u1']);
+  });
+
+  it('a switch to a branch whose messages are not here waits for the refetch', () => {
+    const other = { ...main, id: 'b3', name: 'branch-3', headMessageId: 'x9' };
+    const d = { ...onMain(), branches: [main, other] };
+    const r = applyStreamItem(d, event(11, 'branch.switched', { branchId: 'b3' }));
+    expect(r.refetch).toBe(true);
+    expect(r.detail.branch!.id).toBe('br');
+    expect(r.detail.context.activeBranchId).toBe('b3');
+    expect(r.detail.messages).toBe(d.messages);
+    // a message of the other branch is not shown, but moves that branch's head
+    const r2 = applyStreamItem(r.detail, created(12, 'x10', 'b3'));
+    expect(r2.detail.messages).toBe(d.messages);
+    expect(r2.detail.branches.find((b) => b.id === 'b3')!.headMessageId).toBe('x10');
+    expect(r2.refetch).toBe(true);
+  });
+
+  it('a fetch older than the switch gets the switch re-applied', () => {
+    const recent = [fork(11, 'b2', null, 'u1'), event(12, 'branch.switched', { branchId: 'b2' }), created(13, 'u2', 'b2', 'c2')];
+    const merged = reconcileFetched(onMain(10), onMain(10), recent);
+    expect(merged.branch!.id).toBe('b2');
+    expect(merged.messages.map((m) => m.id)).toEqual(['u2']);
+  });
+
+  it('a pending edit shows the path before the edited message, then the new text', () => {
+    const d = onMain();
+    const edit = { editOfMessageId: 'u1', clientMessageId: 'c2', content: 'edited', createdAt: NOW };
+    const shown = withPendingEdit(d, edit);
+    expect(shown.messages.map((m) => m.id)).toEqual(['optimistic:c2']);
+    expect(textOfParts(shown.messages[0]!.parts)).toBe('edited');
+    expect(withPendingEdit(d, null)).toBe(d);
+    // once the server's copy is here, the cache is shown as it is
+    const arrived = { ...d, messages: [message({ id: 'u2', seq: 13, role: 'user', clientMessageId: 'c2' })] };
+    expect(withPendingEdit(arrived, edit)).toBe(arrived);
   });
 });

@@ -1,4 +1,4 @@
-import type { ChatMessage, ContextDetail, MessagePart, StreamItem, ToolCall } from './types';
+import type { Branch, ChatMessage, ContextDetail, MessagePart, StreamItem, ToolCall } from './types';
 
 /**
  * Pure updates of the cached `context.get` result.
@@ -128,6 +128,8 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
   switch (item.type) {
     case 'message.created': {
       const m = item.payload.message;
+      // The message is the new head of its branch (a later switch to that branch relies on it).
+      next = withBranchHead(next, m.branchId, m.id);
       if (detail.branch && m.branchId !== detail.branch.id) return result(next, true, true);
       const message: ChatMessage = {
         ...m,
@@ -195,13 +197,63 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
       next = updateToolCall(next, toolCallId, (t) => ({ ...t, status, result: value }));
       return result(next, true);
     }
+    case 'branch.created': {
+      // An edit or a regenerate forked a branch: the switcher lists it at once.
+      const b = item.payload.branch;
+      if (!next.branches.some((x) => x.id === b.id)) {
+        const branch: Branch = { ...b, contextId: detail.context.id, createdAt: new Date(b.createdAt) };
+        next = { ...next, branches: [...next.branches, branch] };
+      }
+      return result(next, true);
+    }
+    case 'branch.switched':
+      // Switched locally when the new branch's path is already here (a fresh fork),
+      // so its next messages apply at once; the refetch brings the rest either way.
+      return result(switchBranchLocally(next, item.payload.branchId), true);
     case 'context.created':
     case 'context.deleted':
       return result(next, true, true);
     default:
-      // run.* and branch.*: derived data (active run, queue, branch, latest run).
+      // run.*: derived data (active run, queue, latest run).
       return result(next, true);
   }
+}
+
+function withBranchHead(detail: ContextDetail, branchId: string, headMessageId: string): ContextDetail {
+  const move = (b: Branch): Branch => (b.id === branchId && b.headMessageId !== headMessageId ? { ...b, headMessageId } : b);
+  const branches = detail.branches.map(move);
+  const branch = detail.branch ? move(detail.branch) : detail.branch;
+  if (branch === detail.branch && branches.every((b, i) => b === detail.branches[i])) return detail;
+  return { ...detail, branch, branches };
+}
+
+/**
+ * `branch.switched`: the context's active branch changes. When the new head is
+ * on the path shown (a branch just forked from it, as an edit or a regenerate
+ * does), the new branch's messages are that path up to its head and the switch
+ * is made here; otherwise only `activeBranchId` moves, and the transcript keeps
+ * showing the old branch until the refetch (which the caller always asks for)
+ * brings the new one. Optimistic messages stay: they are sent to the active branch.
+ */
+export function switchBranchLocally(detail: ContextDetail, branchId: string): ContextDetail {
+  const context = detail.context.activeBranchId === branchId ? detail.context : { ...detail.context, activeBranchId: branchId };
+  const switched = context === detail.context ? detail : { ...detail, context };
+  if (detail.branch?.id === branchId) return switched;
+  const target = detail.branches.find((b) => b.id === branchId);
+  if (!target) return switched;
+  const confirmed = detail.messages.filter((m) => !isOptimistic(m));
+  const pending = detail.messages.filter(isOptimistic);
+  let path: ChatMessage[];
+  let messagesCursor = detail.messagesCursor;
+  if (target.headMessageId === null) {
+    path = [];
+    messagesCursor = null;
+  } else {
+    const at = confirmed.findIndex((m) => m.id === target.headMessageId);
+    if (at < 0) return switched;
+    path = confirmed.slice(0, at + 1);
+  }
+  return { ...switched, branch: target, messages: [...path, ...pending], messagesCursor };
 }
 
 /**
@@ -257,12 +309,11 @@ export function prependOlder(detail: ContextDetail, page: { items: ChatMessage[]
 }
 
 /** The user's message as it appears before the server has it. */
-export function addOptimisticMessage(
+export function optimisticMessage(
   detail: ContextDetail,
-  input: { clientMessageId: string; content: string },
-): ContextDetail {
-  if (detail.messages.some((m) => m.clientMessageId === input.clientMessageId)) return detail;
-  const message: ChatMessage = {
+  input: { clientMessageId: string; content: string; createdAt?: Date },
+): ChatMessage {
+  return {
     id: OPTIMISTIC_PREFIX + input.clientMessageId,
     contextId: detail.context.id,
     branchId: detail.branch?.id ?? '',
@@ -273,9 +324,44 @@ export function addOptimisticMessage(
     status: 'complete',
     runId: null,
     clientMessageId: input.clientMessageId,
-    createdAt: new Date(),
+    createdAt: input.createdAt ?? new Date(),
   };
-  return { ...detail, messages: [...detail.messages, message] };
+}
+
+export function addOptimisticMessage(
+  detail: ContextDetail,
+  input: { clientMessageId: string; content: string },
+): ContextDetail {
+  if (detail.messages.some((m) => m.clientMessageId === input.clientMessageId)) return detail;
+  return { ...detail, messages: [...detail.messages, optimisticMessage(detail, input)] };
+}
+
+/** An edit on its way to the server: the message it replaces and the new text. */
+export interface PendingEdit {
+  editOfMessageId: string;
+  clientMessageId: string;
+  content: string;
+  createdAt: Date;
+}
+
+/** The server's copy of the edit (with its clientMessageId) is in the transcript. */
+export const editArrived = (detail: ContextDetail, edit: PendingEdit) =>
+  detail.messages.some((m) => !isOptimistic(m) && m.clientMessageId === edit.clientMessageId);
+
+/**
+ * What the transcript shows while an edit is being sent: the path before the
+ * edited message, then the new text marked "sending" (the edited message and
+ * everything after it belong to the old branch). The cache is left alone: the
+ * server's events (branch.created, branch.switched, message.created) or the
+ * refetch replace this view with the new branch as soon as they arrive.
+ */
+export function withPendingEdit(detail: ContextDetail, edit: PendingEdit | null): ContextDetail {
+  if (!edit || editArrived(detail, edit)) return detail;
+  const at = detail.messages.findIndex((m) => m.id === edit.editOfMessageId);
+  const before = at < 0 ? detail.messages.filter((m) => !isOptimistic(m)) : detail.messages.slice(0, at).filter((m) => !isOptimistic(m));
+  const pending = detail.messages.filter((m) => isOptimistic(m) && m.clientMessageId !== edit.clientMessageId);
+  const message = optimisticMessage(detail, edit);
+  return { ...detail, messages: [...before, message, ...pending] };
 }
 
 /** Rollback: the optimistic copy goes away (the error is shown elsewhere). */

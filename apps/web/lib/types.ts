@@ -3,6 +3,7 @@ import type { RouterInputs, RouterOutputs, StreamItem } from '@chat/api';
 /** Client-side names for the API's shapes (types only: nothing of @chat/api reaches the bundle). */
 export type ContextDetail = RouterOutputs['context']['get'];
 export type ChatMessage = ContextDetail['messages'][number];
+export type Branch = ContextDetail['branches'][number];
 export type MessagePart = ChatMessage['parts'][number];
 export type ToolCall = ContextDetail['toolCalls'][number];
 export type StateView = ContextDetail['state'];
