@@ -1,51 +1,11 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.ts';
-import { createTestDatabase } from '../support/database.ts';
-import { ROOT, startServer, type TestServer } from '../support/server.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { newChat, send, useWebApp, waitLive } from '../support/web-app.ts';
 
-const enabled = browserAvailable();
-
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!enabled) return;
-  if (!existsSync(path.join(ROOT, 'apps/web/.next/BUILD_ID'))) {
-    throw new Error('the web app is not built: run `npm test` (it builds first) or `npm run build -w @chat/web`');
-  }
-  server = await startServer({
-    databaseUrl: await createTestDatabase(),
-    script: 'apps/web/server.ts',
-    env: { LOCAL_MODEL_TOKEN_DELAY_MS: '25', CHECKPOINT_INTERVAL_MS: '300' },
-  });
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function newChat(page: Page) {
-  await page.goto(server.url);
-  await page.getByTestId('new-chat').click();
-  await page.waitForURL(/\/c\//);
-  await waitLive(page);
-  return page.url();
-}
-
-const waitLive = (page: Page) =>
-  expect.poll(() => page.getByTestId('connection-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
+const app = useWebApp();
 
 const waitIdle = (page: Page) =>
   expect.poll(() => page.getByTestId('context-state').getAttribute('data-state'), { timeout: 20_000 }).toBe('Idle');
-
-async function send(page: Page, text: string) {
-  await page.getByTestId('composer').fill(text);
-  await page.getByTestId('send').click();
-}
 
 const messageTexts = (page: Page, role: string) =>
   page.locator(`[data-testid="message"][data-role="${role}"] [data-testid="message-text"]`).allInnerTexts();
@@ -66,10 +26,10 @@ const branchOptions = (page: Page) =>
     options.map((o) => ({ id: o.getAttribute('data-branch-id'), current: o.getAttribute('aria-current') === 'true' })),
   );
 
-describe.skipIf(!enabled)('branches in Chromium', () => {
+describe.skipIf(!app.enabled)('branches in Chromium', () => {
   it('edits a message into a new branch and switches back to the first one', async () => {
-    const page = await browser.newPage();
-    const url = await newChat(page);
+    const page = await app.browser.newPage();
+    const url = await newChat(page, app.server.url);
     await send(page, 'first question');
     await expectExchange(page, 'first question');
     await waitIdle(page);

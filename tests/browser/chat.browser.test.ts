@@ -1,53 +1,17 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from '../support/browser.ts';
-import { createTestDatabase } from '../support/database.ts';
-import { ROOT, startServer, waitFor, type TestServer } from '../support/server.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/server.ts';
+import { newChat, send, useWebApp } from '../support/web-app.ts';
 
-const enabled = browserAvailable();
-
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!enabled) return;
-  if (!existsSync(path.join(ROOT, 'apps/web/.next/BUILD_ID'))) {
-    throw new Error('the web app is not built: run `npm test` (it builds first) or `npm run build -w @chat/web`');
-  }
-  server = await startServer({
-    databaseUrl: await createTestDatabase(),
-    script: 'apps/web/server.ts',
-    env: { LOCAL_MODEL_TOKEN_DELAY_MS: '25', CHECKPOINT_INTERVAL_MS: '300' },
-  });
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function newChat(page: Page) {
-  await page.goto(server.url);
-  await page.getByTestId('new-chat').click();
-  await page.waitForURL(/\/c\//);
-  await expect.poll(() => page.getByTestId('connection-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
-  return page.url();
-}
-
-async function send(page: Page, text: string) {
-  await page.getByTestId('composer').fill(text);
-  await page.getByTestId('send').click();
-}
+const app = useWebApp();
 
 const messageTexts = (page: Page, role: string) =>
   page.locator(`[data-testid="message"][data-role="${role}"]`).allInnerTexts();
 
-describe.skipIf(!enabled)('the web app in Chromium', () => {
+describe.skipIf(!app.enabled)('the web app in Chromium', () => {
   it('sends a message from the page and shows both messages', async () => {
-    const page = await browser.newPage();
-    await newChat(page);
+    const page = await app.browser.newPage();
+    await newChat(page, app.server.url);
     await send(page, 'Hello from the browser');
     await expect.poll(() => messageTexts(page, 'user')).toEqual([expect.stringContaining('Hello from the browser')]);
     await expect
@@ -58,9 +22,9 @@ describe.skipIf(!enabled)('the web app in Chromium', () => {
   });
 
   it('streams tokens into two pages at once, and a page reloaded mid-stream resumes', async () => {
-    const first = await browser.newPage();
-    const url = await newChat(first);
-    const second = await browser.newPage();
+    const first = await app.browser.newPage();
+    const url = await newChat(first, app.server.url);
+    const second = await app.browser.newPage();
     await second.goto(url);
     await expect.poll(() => second.getByTestId('connection-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
 
@@ -94,8 +58,8 @@ describe.skipIf(!enabled)('the web app in Chromium', () => {
   });
 
   it('approves a tool from the page and shows its result and the reply', async () => {
-    const page = await browser.newPage();
-    await newChat(page);
+    const page = await app.browser.newPage();
+    await newChat(page, app.server.url);
     await send(page, '/tool save_note {"title":"From the page","body":"approved in Chromium"}');
     const card = page.getByTestId('approval-card');
     await card.waitFor({ timeout: 20_000 });

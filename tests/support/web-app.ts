@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { browserAvailable, launchBrowser } from './browser.ts';
+import { createTestDatabase } from './database.ts';
+import { ROOT, startServer, type TestServer } from './server.ts';
+
+/**
+ * The built web app on its own database, and a Chromium, for one browser test
+ * file. `enabled` is false (the suite skips, loudly) only where Chromium is
+ * missing outside CI.
+ */
+export function useWebApp() {
+  const app = { enabled: browserAvailable(), server: null as unknown as TestServer, browser: null as unknown as Browser };
+  beforeAll(async () => {
+    if (!app.enabled) return;
+    if (!existsSync(path.join(ROOT, 'apps/web/.next/BUILD_ID'))) {
+      throw new Error('the web app is not built: run `npm test` (it builds first) or `npm run build -w @chat/web`');
+    }
+    app.server = await startServer({
+      databaseUrl: await createTestDatabase(),
+      script: 'apps/web/server.ts',
+      env: { LOCAL_MODEL_TOKEN_DELAY_MS: '25', CHECKPOINT_INTERVAL_MS: '300' },
+    });
+    app.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await app.browser?.close();
+    await app.server?.stop();
+  });
+  return app;
+}
+
+export const waitLive = (page: Page) =>
+  expect.poll(() => page.getByTestId('connection-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
+
+/** Opens the app, creates a chat, waits for its live connection; returns the chat's URL. */
+export async function newChat(page: Page, baseUrl: string) {
+  await page.goto(baseUrl);
+  await page.getByTestId('new-chat').click();
+  await page.waitForURL(/\/c\//);
+  await waitLive(page);
+  return page.url();
+}
+
+export async function send(page: Page, text: string) {
+  await page.getByTestId('composer').fill(text);
+  await page.getByTestId('send').click();
+}
