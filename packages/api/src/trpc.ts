@@ -71,5 +71,4 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
 });
 
 export const publicProcedure = t.procedure.use(mapDomainErrors);
-export const ownerProcedure = publicProcedure;
 

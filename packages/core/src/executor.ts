@@ -92,7 +92,7 @@ export class RunExecutor {
           a.checkpoint(messageId, text);
         });
       } else {
-        await session.apply((a) => a.flushCancelledText(runId, messageId, text), { messageIds: [messageId] }, true);
+        await session.apply((a) => a.flushCancelledText(runId, messageId, text), { load: { messageIds: [messageId] }, fresh: true });
       }
     };
 
@@ -186,7 +186,7 @@ export class RunExecutor {
       } catch (error) {
         outcome = { ok: false, result: { error: error instanceof Error ? error.message : String(error) } };
       }
-      await session.apply((a) => a.finishTool(runId, owner, call.id, outcome), { runIds: [runId] });
+      await session.apply((a) => a.finishTool(runId, owner, call.id, outcome), { load: { runIds: [runId] } });
     }
     const messageId = ids.next('msg');
     await session.apply((a) => a.completeToolStep(runId, owner, messageId));

@@ -5,28 +5,32 @@ import type { ContextRepository, IdempotencyWrite, LoadOptions } from './ports.t
 const RETRIES = 8;
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
 
+export interface ApplyOptions<T> {
+  /** Retries after a lost version race (default 8). */
+  retries?: number;
+  /** Extra rows to load. */
+  load?: LoadOptions;
+  /**
+   * Load first even if a saved aggregate is at hand. Needed when the change
+   * may decide to write nothing: a clean save checks no version, so a stale
+   * aggregate would go unnoticed.
+   */
+  fresh?: boolean;
+  /** The idempotency record to write in the same transaction. */
+  idempotency?: (result: T) => IdempotencyWrite;
+}
+
 /**
  * Load, change, save; on a lost version race, reload and apply the change
  * again (the change is a function of the fresh state, so this is safe).
  */
-export async function mutate<T>(
+export function mutate<T>(
   repo: ContextRepository,
   contextId: string,
   change: (aggregate: ContextAggregate) => T,
-  opts: { retries?: number; load?: LoadOptions; idempotency?: (result: T) => IdempotencyWrite } = {},
+  opts: ApplyOptions<T> = {},
 ): Promise<T> {
-  const retries = opts.retries ?? RETRIES;
-  for (let attempt = 0; ; attempt++) {
-    const aggregate = await repo.load(contextId, opts.load ?? {});
-    const result = change(aggregate);
-    try {
-      await repo.save(aggregate, opts.idempotency ? { idempotency: opts.idempotency(result) } : {});
-      return result;
-    } catch (error) {
-      if (!isConcurrencyError(error) || attempt >= retries) throw error;
-      await backoff(attempt);
-    }
-  }
+  return new ContextSession(repo, contextId).apply(change, opts);
 }
 
 /**
@@ -50,20 +54,17 @@ export class ContextSession {
     return this.current;
   }
 
-  /**
-   * `fresh`: load first. Needed when the change may decide to write nothing:
-   * a clean save checks no version, so a stale aggregate would go unnoticed.
-   */
-  async apply<T>(change: (aggregate: ContextAggregate) => T, load?: LoadOptions, fresh = false): Promise<T> {
-    if (fresh) this.current = null;
+  async apply<T>(change: (aggregate: ContextAggregate) => T, opts: ApplyOptions<T> = {}): Promise<T> {
+    if (opts.fresh) this.current = null;
+    const retries = opts.retries ?? RETRIES;
     for (let attempt = 0; ; attempt++) {
-      const aggregate = this.current ?? (await this.repo.load(this.contextId, load ?? {}));
+      const aggregate = this.current ?? (await this.repo.load(this.contextId, opts.load ?? {}));
       this.current = null;
       const result = change(aggregate);
       try {
-        await this.repo.save(aggregate);
+        await this.repo.save(aggregate, opts.idempotency ? { idempotency: opts.idempotency(result) } : {});
       } catch (error) {
-        if (!isConcurrencyError(error) || attempt >= RETRIES) throw error;
+        if (!isConcurrencyError(error) || attempt >= retries) throw error;
         await backoff(attempt);
         continue;
       }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ownerProcedure, router } from '../trpc.ts';
+import { publicProcedure, router } from '../trpc.ts';
 import { contextRef, id, idempotencyKey, MAX_MESSAGE_CHARS, seq, text } from './inputs.ts';
 
 export const chatRouter = router({
-  sendMessage: ownerProcedure
+  sendMessage: publicProcedure
     .input(
       contextRef.extend({
         content: text(MAX_MESSAGE_CHARS).refine((s) => s.trim().length > 0, 'must not be empty'),
@@ -14,7 +14,7 @@ export const chatRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.actions.sendMessage(ctx.ownerId, input)),
 
-  approveTools: ownerProcedure
+  approveTools: publicProcedure
     .input(
       contextRef.extend({
         runId: id,
@@ -35,11 +35,11 @@ export const chatRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.actions.approveTools(ctx.ownerId, input)),
 
-  cancel: ownerProcedure
+  cancel: publicProcedure
     .input(contextRef.extend({ runId: id.optional(), idempotencyKey }))
     .mutation(({ ctx, input }) => ctx.services.actions.cancel(ctx.ownerId, input)),
 
-  regenerate: ownerProcedure
+  regenerate: publicProcedure
     .input(contextRef.extend({ messageId: id, idempotencyKey }))
     .mutation(({ ctx, input }) => ctx.services.actions.regenerate(ctx.ownerId, input)),
 });

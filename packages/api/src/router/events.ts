@@ -2,7 +2,7 @@ import { textOf, type BusEvent, type ContextEvent, type EphemeralEvent } from '@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { toTRPCError } from '../errors.ts';
-import { ownerProcedure, router } from '../trpc.ts';
+import { publicProcedure, router } from '../trpc.ts';
 import { contextRef, MAX_INT } from './inputs.ts';
 import { ownedContext } from './owner.ts';
 
@@ -21,7 +21,7 @@ const lastEventId = z
   .nullish();
 
 export const eventsRouter = router({
-  list: ownerProcedure
+  list: publicProcedure
     .input(
       contextRef.extend({
         afterSeq: z.number().int().min(0).max(MAX_INT).default(0),
@@ -41,7 +41,7 @@ export const eventsRouter = router({
    * reply exactly once and never a gap: one that would leave a gap is dropped
    * and the owner is asked to checkpoint, whose event fills it.
    */
-  onContext: ownerProcedure
+  onContext: publicProcedure
     .input(contextRef.extend({ lastEventId }))
     .subscription(async function* ({ ctx, input, signal }) {
       const { reads, bus, repo } = ctx.services;
