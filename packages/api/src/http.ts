@@ -1,5 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from './root.ts';
+import { retryAfterMsOf } from './errors.ts';
 import type { Services } from './services.ts';
 import { resolveOwner } from './trpc.ts';
 
@@ -13,6 +14,11 @@ export function createTrpcHandler(services: Services) {
       req: request,
       router: appRouter,
       createContext: () => ({ services, ownerId: resolveOwner(request.headers) }),
+      // Retry-After for SERVICE_BUSY and RATE_LIMITED answers (the longest delay of a batch).
+      responseMeta({ errors }) {
+        const delays = errors.map(retryAfterMsOf).filter((ms): ms is number => ms !== undefined);
+        return delays.length ? { headers: new Headers({ 'retry-after': String(Math.ceil(Math.max(...delays) / 1000)) }) } : {};
+      },
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') services.log.error({ path, err: error.cause ?? error }, 'procedure failed');
       },

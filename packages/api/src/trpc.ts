@@ -1,4 +1,3 @@
-import { isDomainError } from '@chat/core';
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
@@ -58,17 +57,18 @@ const t = initTRPC.context<TRPCContext>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Domain errors become typed TRPCErrors here, once, for every procedure. */
+/**
+ * Domain errors become typed TRPCErrors here, once, for every procedure; a
+ * database that cannot serve us becomes SERVICE_BUSY (retriable), never a 500
+ * quoting SQL or host names.
+ */
 const mapDomainErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && !(result.error instanceof AppError)) {
-    const cause = result.error.cause;
-    if (isDomainError(cause) || cause instanceof AppError || (cause as { code?: unknown } | undefined)?.code === 'P2002') {
-      throw toTRPCError(cause);
-    }
+    const mapped = toTRPCError(result.error);
+    if (mapped !== result.error) throw mapped;
   }
   return result;
 });
 
 export const publicProcedure = t.procedure.use(mapDomainErrors);
-

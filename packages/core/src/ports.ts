@@ -108,6 +108,16 @@ export interface Ids {
 
 export type Hasher = (text: string) => string;
 
+/** What the run worker reports for operators (metrics); every method is optional to implement. */
+export interface RunObserver {
+  /** A run was claimed: how long it waited since it was queued. */
+  runStarted?(info: { runId: string; queuedMs: number }): void;
+  /** The model's first text of a reply reached this process: ms since the run was claimed. */
+  firstToken?(info: { runId: string; ms: number }): void;
+  /** A run ended here (completed, error, cancelled, interrupted, awaiting_approval, handed back). */
+  runFinished?(info: { runId: string; status: string; ms: number }): void;
+}
+
 export interface CorePorts {
   repo: ContextRepository;
   bus: EventBus;
@@ -117,4 +127,5 @@ export interface CorePorts {
   clock: Clock;
   ids: Ids;
   hash: Hasher;
+  observer?: RunObserver;
 }

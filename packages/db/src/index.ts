@@ -8,3 +8,4 @@ export { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.ts';
 export { migrateDeploy } from './migrate.ts';
 export { Prisma } from './generated/prisma/client.ts';
 export type { PrismaClient } from './generated/prisma/client.ts';
+export { isDatabaseUnavailable } from './unavailable.ts';

@@ -19,6 +19,8 @@ export function createPrismaClient(
   opts: { poolMax?: number; onIdleError?: (error: Error) => void } = {},
 ): {
   prisma: PrismaClient;
+  /** The pg pool under Prisma; hot paths may send their own SQL through it. */
+  pool: pg.Pool;
   queryCount: QueryCounter;
   statements(): { total: number; writes: number };
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export function createPrismaClient(
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
+    pool,
     queryCount,
     statements: () => ({ ...totals }),
     async close() {
