@@ -23,7 +23,10 @@ async function main() {
   const app = next({ dev, dir: here, port: config.PORT, hostname: '0.0.0.0' });
   const handle = app.getRequestHandler();
   await app.prepare();
-  const server = createServer((req, res) => void handle(req, res));
+  const server = createServer((req, res) => {
+    res.on('finish', () => services.metrics.httpRequest(res.statusCode));
+    if (!services.metrics.serve(req, res)) void handle(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;

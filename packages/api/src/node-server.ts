@@ -12,6 +12,8 @@ import type { Services } from './services.ts';
 export function createApiServer(services: Services): Server {
   const handler = createTrpcHandler(services);
   return createServer(async (req, res) => {
+    res.on('finish', () => services.metrics.httpRequest(res.statusCode));
+    if (services.metrics.serve(req, res)) return;
     if (!req.url?.startsWith(TRPC_ENDPOINT)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { ChatActions } from './actions.ts';
 import { defaultModel, type Config } from './config.ts';
+import { createMetrics } from './metrics.ts';
 import { AiSdkLanguageModel, modelResolver } from './models/ai-sdk-model.ts';
 import { builtinTools, ToolRegistry } from './tools/registry.ts';
 
@@ -40,6 +41,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     onIdleError: (error) => log.warn({ error: error.message }, 'idle database connection lost'),
   });
   const prisma = db.prisma;
+  const metrics = createMetrics({ prisma, pool: db.pool, log: (msg, data) => log.debug(data ?? {}, msg) });
   const now = () => new Date();
   const owner = config.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
@@ -73,6 +75,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     clock: now,
     ids: uuidIds,
     hash: (text) => createHash('sha256').update(text).digest('hex'),
+    observer: metrics.observer,
   };
   const worker = new RunWorker(
     ports,
@@ -119,5 +122,5 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       log.info('services stopped');
     })());
 
-  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, stop };
+  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, metrics, stop };
 }

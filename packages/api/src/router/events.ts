@@ -70,6 +70,7 @@ export const eventsRouter = router({
         return tracked(String(event.seq), { kind: 'event', ...event } as StreamItem);
       };
 
+      ctx.services.metrics.subscriptionOpened();
       try {
         for (;;) {
           const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
@@ -130,6 +131,7 @@ export const eventsRouter = router({
           }
         }
       } finally {
+        ctx.services.metrics.subscriptionClosed();
         unsubscribe();
       }
     }),
