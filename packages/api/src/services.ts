@@ -36,9 +36,15 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     dataDir: path.resolve(rootDir, config.DATA_DIR),
   });
+  // The embedded server is supervised: one warning when it goes away (requests get SERVICE_BUSY meanwhile), one line when it is back.
+  database.onStateChange((state) => {
+    if (!state.healthy) log.warn({ reason: state.reason }, 'embedded database went away; restarting it');
+    else log.info('embedded database is back');
+  });
   if (opts.migrate !== false) await migrateDeploy(database.url);
   const db = createPrismaClient(database.url, {
-    onIdleError: (error) => log.warn({ error: error.message }, 'idle database connection lost'),
+    // With the embedded server an outage is reported once by its supervisor, not once per pooled connection.
+    onIdleError: (error) => log[database.embedded ? 'debug' : 'warn']({ error: error.message }, 'idle database connection lost'),
   });
   const prisma = db.prisma;
   const metrics = createMetrics({ prisma, pool: db.pool, log: (msg, data) => log.debug(data ?? {}, msg) });
@@ -48,7 +54,10 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   const repo = new PrismaContextRepository(prisma, now);
   const reads = new ReadModels(prisma);
   const idempotency = new IdempotencyStore(prisma);
-  const bus = new PostgresEventBus(prisma, database.url, (msg, data) => log.warn(data ?? {}, msg));
+  const bus = new PostgresEventBus(prisma, database.url, (msg, data, level = 'warn') => log[level](data ?? {}, msg), {
+    applicationName: 'chat-listen',
+    onNotifyLag: metrics.notifyLag,
+  });
   await bus.start();
   const models = modelResolver(config);
   const tools = new ToolRegistry(
@@ -116,11 +125,24 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     (stopping ??= (async () => {
       clearInterval(purge);
       await worker.stop();
-      await bus.close();
-      await db.close();
-      await database.stop();
+      // Each step is bounded, so a stop during a database outage still ends within the grace period.
+      await bounded(bus.close(), 2000);
+      await bounded(db.close(), 2000);
+      await bounded(database.stop(), 15_000);
       log.info('services stopped');
     })());
 
-  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, metrics, stop };
+  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, metrics, database, stop };
+}
+
+/** Waits for `promise`, at most `ms` (a close that cannot finish must not keep the process from stopping). */
+function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
 }

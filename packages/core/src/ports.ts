@@ -40,8 +40,11 @@ export type BusEvent = ContextEvent | EphemeralEvent | { type: 'resync'; context
 export interface EventBus {
   /** Persisted events (read back from the log) and ephemeral ones, in order, for one context. */
   subscribe(contextId: string, listener: (event: BusEvent) => void): () => void;
-  /** Fires when any context's runs may need a worker (a run was queued, handed off or recovered). */
-  onWorkAvailable(listener: () => void): () => void;
+  /**
+   * Fires when a context's runs may need a worker (a run was queued, handed off or recovered):
+   * with that context's id, or null when any context may have work (e.g. after a reconnect).
+   */
+  onWorkAvailable(listener: (contextId: string | null) => void): () => void;
   publishEphemeral(event: EphemeralEvent): Promise<void>;
   /** Asks whichever process streams the message to checkpoint it now (a subscriber is catching up). */
   requestCheckpoint(contextId: string, messageId: string): Promise<void>;

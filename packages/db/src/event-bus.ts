@@ -9,67 +9,142 @@ const MAX_DELTA_CHARS = 1500;
 
 /**
  * Event fan-out over Postgres LISTEN/NOTIFY (DESIGN §8), so every server
- * process sees every change. One listening connection per process. A
+ * process sees every change. Exactly one listening connection per process:
+ * when it drops, one reconnect loop (with backoff) replaces it. A
  * persisted-event notification carries only ids: the receiver reads the rows.
  * Everything for one context is handled in arrival order through one promise
  * chain, so an ephemeral delta never overtakes the events before it.
  */
 export class PostgresEventBus implements EventBus {
   private readonly listeners = new Map<string, Set<(event: BusEvent) => void>>();
-  private readonly workListeners = new Set<() => void>();
+  private readonly workListeners = new Set<(contextId: string | null) => void>();
   private readonly checkpointListeners = new Set<(messageId: string) => void>();
   private readonly cursors = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** The one LISTEN connection (null while it is being re-established). */
   private listenClient: pg.Client | null = null;
+  /** A connection being opened (ended by close()). */
+  private connecting: pg.Client | null = null;
+  /** Set while the one reconnect loop runs: a second loss never starts a second loop. */
+  private reconnecting = false;
+  private wakeReconnect: (() => void) | null = null;
   private closed = false;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly databaseUrl: string,
-    private readonly log: (msg: string, data?: Record<string, unknown>) => void = () => {},
+    /** `info` for the connection's own ups and downs (self-healing), else a warning. */
+    private readonly log: (msg: string, data?: Record<string, unknown>, level?: 'warn' | 'info') => void = () => {},
+    private readonly options: {
+      /** For each persisted-events notification that carries its send time: now minus that time. */
+      onNotifyLag?: (ms: number) => void;
+      /** application_name of the LISTEN connection (pg_stat_activity). */
+      applicationName?: string;
+    } = {},
   ) {}
 
   async start() {
-    await this.connect();
+    this.listenClient = await this.connect();
   }
 
-  private async connect() {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
-    client.on('notification', (msg) => this.onNotification(msg.channel, msg.payload ?? ''));
-    client.on('error', (error) => {
-      this.log('event bus connection lost', { error: String(error) });
-      void this.reconnect();
+  /** Opens a LISTEN connection. Its loss (error or end) starts the reconnect loop, only while it is the current one. */
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: this.options.applicationName ?? 'chat-listen',
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
     });
-    await client.connect();
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-    await client.query(`LISTEN ${EPHEMERAL_CHANNEL}`);
-    await client.query(`LISTEN ${CONTROL_CHANNEL}`);
-    this.listenClient = client;
+    let lost = false;
+    const onLost = (error?: unknown) => {
+      if (lost) return;
+      lost = true;
+      if (this.listenClient !== client) return; // a failed connect: its caller handles that
+      this.listenClient = null;
+      this.log('event bus connection lost; reconnecting', { error: String(error ?? 'connection ended') }, 'info');
+      void client.end().catch(() => {});
+      this.reconnect();
+    };
+    client.on('notification', (msg) => this.onNotification(msg.channel, msg.payload ?? ''));
+    client.on('error', onLost); // stays attached: pg may emit more than one error, and an unhandled one would crash
+    client.on('end', () => onLost());
+    this.connecting = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${EPHEMERAL_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
+      if (this.closed) throw new Error('event bus closed');
+      return client;
+    } catch (error) {
+      lost = true;
+      await client.end().catch(() => {});
+      throw error;
+    } finally {
+      if (this.connecting === client) this.connecting = null;
+    }
   }
 
-  private async reconnect() {
-    this.listenClient = null;
-    while (!this.closed) {
-      await new Promise((r) => setTimeout(r, 500));
+  /** The one reconnect loop, with backoff; after it, subscribers resync from the log and workers look for work. */
+  private reconnect() {
+    if (this.reconnecting || this.closed) return;
+    this.reconnecting = true;
+    void (async () => {
+      let delay = 250;
+      let failures = 0;
       try {
-        await this.connect();
-        // Notifications sent while disconnected are lost: subscribers read what they missed from the log.
-        for (const contextId of this.listeners.keys()) {
-          this.cursors.delete(contextId);
-          this.enqueue(contextId, async () => this.dispatch(contextId, { type: 'resync', contextId }));
+        while (!this.closed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delay);
+            this.wakeReconnect = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.wakeReconnect = null;
+          if (this.closed) return;
+          try {
+            this.listenClient = await this.connect();
+          } catch (error) {
+            if (failures++ === 0) this.log('event bus reconnect failed; retrying', { error: String(error) }, 'info');
+            delay = Math.min(delay * 2, 2000);
+            continue;
+          }
+          this.log('event bus reconnected', { failedAttempts: failures }, 'info');
+          // Notifications sent while disconnected are lost: subscribers read what they missed from the log.
+          for (const contextId of this.listeners.keys()) {
+            this.cursors.delete(contextId);
+            this.enqueue(contextId, async () => this.dispatch(contextId, { type: 'resync', contextId }));
+          }
+          this.notifyWork(null);
+          return;
         }
-        for (const l of this.workListeners) l();
-        return;
-      } catch (error) {
-        this.log('event bus reconnect failed', { error: String(error) });
+      } finally {
+        this.reconnecting = false;
       }
-    }
+    })();
+  }
+
+  /** Whether the LISTEN connection is up. */
+  get connected(): boolean {
+    return this.listenClient !== null;
   }
 
   async close() {
     this.closed = true;
-    await this.listenClient?.end().catch(() => {});
+    this.wakeReconnect?.();
+    const clients = [this.listenClient, this.connecting].filter((c): c is pg.Client => c !== null);
+    this.listenClient = null;
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
     await Promise.allSettled([...this.chains.values()]);
+  }
+
+  private notifyWork(contextId: string | null) {
+    for (const l of [...this.workListeners]) {
+      try {
+        l(contextId);
+      } catch (error) {
+        this.log('work listener failed', { error: String(error) });
+      }
+    }
   }
 
   subscribe(contextId: string, listener: (event: BusEvent) => void): () => void {
@@ -85,7 +160,8 @@ export class PostgresEventBus implements EventBus {
     };
   }
 
-  onWorkAvailable(listener: () => void): () => void {
+  /** The listener gets the context id of the notification, or null after a reconnect (any context may have work). */
+  onWorkAvailable(listener: (contextId: string | null) => void): () => void {
     this.workListeners.add(listener);
     return () => this.workListeners.delete(listener);
   }
@@ -119,7 +195,8 @@ export class PostgresEventBus implements EventBus {
     try {
       if (channel === EVENTS_CHANNEL) {
         const n = JSON.parse(payload) as EventsNotification;
-        if (n.w) for (const l of this.workListeners) l();
+        if (typeof n.t === 'number') this.options.onNotifyLag?.(Math.max(0, Date.now() - n.t));
+        if (n.w) this.notifyWork(n.c);
         if (this.listeners.has(n.c)) this.enqueue(n.c, () => this.deliverPersisted(n.c, n.f));
       } else if (channel === CONTROL_CHANNEL) {
         const request = JSON.parse(payload) as { type: string; messageId: string };

@@ -1,16 +1,32 @@
 import { publicProcedure, router } from '../trpc.ts';
 
+const HEALTH_DB_TIMEOUT_MS = 800;
+
 export const systemRouter = router({
+  /**
+   * `{ ok: true }` when the database answers; while it is away (restarting, unreachable, or slower than
+   * HEALTH_DB_TIMEOUT_MS) still an answer, `{ ok: false, status: 'degraded', reason }`, never an error.
+   */
   health: publicProcedure.query(async ({ ctx }) => {
-    const started = Date.now();
-    await ctx.services.prisma.$queryRaw`SELECT 1`;
-    return {
-      ok: true as const,
-      database: { ok: true, latencyMs: Date.now() - started },
-      instance: ctx.services.owner,
-      runningRuns: ctx.services.worker.runningRunIds.length,
-      provider: ctx.services.config.LLM_PROVIDER,
+    const { services } = ctx;
+    const common = {
+      instance: services.owner,
+      runningRuns: services.worker.runningRunIds.length,
+      provider: services.config.LLM_PROVIDER,
     };
+    const degraded = { ok: false as boolean, status: 'degraded' as 'ok' | 'degraded', reason: 'database unavailable', ...common };
+    if (!services.database.healthy) return degraded;
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      services.prisma.$queryRaw`SELECT 1`.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), HEALTH_DB_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (!answered) return degraded;
+    return { ok: true as boolean, status: 'ok' as 'ok' | 'degraded', database: { ok: true, latencyMs: Date.now() - started }, ...common };
   }),
 
   /** SQL statements this process has sent since it started (writes: INSERT/UPDATE/DELETE). */
