@@ -1,189 +1,684 @@
-// `npm run bench`: measured, not assumed. Prints each goal as a number and a
-// ratio against a baseline measured in the same run on the same database.
-import { createApiServer, loadConfig, startServices, type StreamItem } from '@chat/api';
-import { createChatClient } from '@chat/api/client';
+// `npm run bench`: measured, not assumed. Every product number is printed
+// beside a baseline measured in the same run on the same database: the raw-pg
+// pipeline of tests/bench/raw-pipeline.ts (the physical limit of this design)
+// or the local model's own first token. Ends with a markdown table.
+//
+// Knobs (env): BENCH_TURNS_PER_CHAT (20: turns per chat at 1 chat; N chats get
+// max(3, ceil(T*10/(N+9))), i.e. 11 at 10 and 4 at 50), BENCH_CHATS ("1,10,50"),
+// BENCH_SEQUENTIAL_TURNS (30: statements and CPU per turn), BENCH_SUBSCRIBERS
+// (200: fan-out), BENCH_LONG_TOKENS (2000) at BENCH_LONG_DELAY_MS (1),
+// BENCH_SKIP (phases to skip, comma-separated: raw, inproc, fanout, long, one, two), BENCH_VERBOSE=1 (SQL of one
+// turn), BENCH_TIMEOUT_MS (600000: the whole bench is killed after it).
+import { createApiServer, loadConfig, startServices, type Services, type StreamItem } from '@chat/api';
+import { createChatClient, type ChatClient } from '@chat/api/client';
 import { migrateDeploy, startEmbeddedPostgres } from '@chat/db';
+import { streamText } from 'ai';
 import { EventSource } from 'eventsource';
-import { mkdtempSync, rmSync } from 'node:fs';
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createLocalModel } from '../../packages/api/src/models/local-model.ts';
+import { CONTROL_CHANNEL, EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from '../../packages/db/src/notifications.ts';
+import { startServer, type TestServer } from '../support/server.ts';
+import { startRawPipeline } from './raw-pipeline.ts';
 
-const TURNS = Number(process.env.BENCH_TURNS ?? 40);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 200);
+const num = (name: string, def: number) => {
+  const v = Number(process.env[name] ?? def);
+  return Number.isFinite(v) && v >= 0 ? v : def;
+};
+const TURNS_AT_ONE = num('BENCH_TURNS_PER_CHAT', 20);
+const CHAT_LEVELS = (process.env.BENCH_CHATS ?? '1,10,50').split(',').map(Number).filter((n) => n > 0);
+const turnsFor = (chats: number) => Math.max(3, Math.ceil((TURNS_AT_ONE * 10) / (chats + 9)));
+const SEQ_TURNS = Math.max(3, num('BENCH_SEQUENTIAL_TURNS', 30));
+const SUBSCRIBERS = num('BENCH_SUBSCRIBERS', 200);
 const FANOUT_ROUNDS = 20;
+const LONG_TOKENS = num('BENCH_LONG_TOKENS', 2000);
+const LONG_DELAY_MS = num('BENCH_LONG_DELAY_MS', 1);
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const VERBOSE = process.env.BENCH_VERBOSE === '1';
+const BENCH_TIMEOUT_MS = num('BENCH_TIMEOUT_MS', 600_000);
+const TURN_TIMEOUT_MS = 30_000;
+const WARMUP_TURNS = 5;
+/** Same settings for every product server of the bench (unknown variables are ignored by the config). */
+const SERVER_ENV: Record<string, string> = {
+  LOCAL_MODEL_TOKEN_DELAY_MS: '0',
+  LOG_LEVEL: 'warn',
+  CHECKPOINT_INTERVAL_MS: '1000',
+  MAX_CONCURRENT_RUNS: '64',
+  DELTA_FLUSH_MS: '50',
+};
+const MAX_CONCURRENT_RUNS = 64;
 
-const median = (xs: number[]) => percentile(xs, 50);
+// ---------------------------------------------------------------- helpers
+
 function percentile(xs: number[], p: number) {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
-const ms = (x: number) => `${x.toFixed(2)} ms`;
-
-async function main() {
-  let dataDir: string | null = null;
-  let databaseUrl = process.env.DATABASE_URL;
-  let stopDb = async () => {};
-  if (!databaseUrl) {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
-    const db = await startEmbeddedPostgres({ dataDir });
-    databaseUrl = db.url;
-    stopDb = db.stop;
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const f = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? 'n/a' : `${(a / b).toFixed(2)}x`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function log(msg: string) {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
-  await migrateDeploy(databaseUrl);
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    LOCAL_MODEL_TOKEN_DELAY_MS: '0',
-    LOG_LEVEL: 'warn',
-    CHECKPOINT_INTERVAL_MS: '1000',
-    POLL_INTERVAL_MS: '1000',
-  });
+}
+
+// CPU from /proc (Linux): a child's own time, and PostgreSQL's (the postmaster, its reaped children, its live children).
+let clockTicks = 100;
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+} catch {}
+function procStat(pid: number) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const n = (i: number) => Number(fields[i]);
+    return { comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), ppid: n(1), self: n(11) + n(12), children: n(13) + n(14) };
+  } catch {
+    return null;
+  }
+}
+/** CPU ms the process used so far (all its threads). */
+function processCpuMs(pid: number): number | null {
+  const s = procStat(pid);
+  return s ? (s.self * 1000) / clockTicks : null;
+}
+function findPostmaster(dataDir: string | null): number | null {
+  if (!dataDir) return null;
+  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (procStat(pid)) return pid;
+  }
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir) && procStat(Number(entry))?.comm === 'postgres') return Number(entry);
+    } catch {}
+  }
+  return null;
+}
+function postgresCpuMs(postmaster: number | null): number | null {
+  if (postmaster === null) return null;
+  const pm = procStat(postmaster);
+  if (!pm) return null;
+  let ticks = pm.self + pm.children;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = procStat(Number(entry));
+    if (s && s.ppid === postmaster) ticks += s.self;
+  }
+  return (ticks * 1000) / clockTicks;
+}
+const benchCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+// ---------------------------------------------------------------- load driver
+
+interface TurnSample {
+  latencyMs: number;
+  firstTokenMs?: number;
+}
+interface Chat {
+  turn(content: string): Promise<TurnSample>;
+  close(): void;
+}
+interface LoadResult {
+  chats: number;
+  turns: number;
+  wallMs: number;
+  latencies: number[];
+  firstTokens: number[];
+  errors: number;
+  firstError?: string;
+  /** CPU ms per completed turn of the measured processes (server children or, for raw, this process). */
+  cpuPerTurn: number | null;
+  pgCpuPerTurn: number | null;
+}
+
+/** Every chat sends its next message when its previous turn completed, `turns` times. */
+async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, pgCpu: () => number | null): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const firstTokens: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const cpu0 = cpu();
+  const pg0 = pgCpu();
+  const started = performance.now();
+  await Promise.all(
+    chats.map(async (chat, c) => {
+      for (let i = 0; i < turns; i++) {
+        try {
+          const s = await chat.turn(`chat ${c} turn ${i}`);
+          latencies.push(s.latencyMs);
+          if (s.firstTokenMs !== undefined) firstTokens.push(s.firstTokenMs);
+        } catch (error) {
+          errors++;
+          firstError ??= String((error as Error).message ?? error).slice(0, 200);
+          if (String(error).includes('timed out')) return; // the chat is stuck: stop it, keep the rest
+        }
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  const cpu1 = cpu();
+  const pg1 = pgCpu();
+  const done = latencies.length;
+  return {
+    chats: chats.length,
+    turns: done,
+    wallMs,
+    latencies,
+    firstTokens,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    cpuPerTurn: cpu0 !== null && cpu1 !== null && done ? (cpu1 - cpu0) / done : null,
+    pgCpuPerTurn: pg0 !== null && pg1 !== null && done ? (pg1 - pg0) / done : null,
+  };
+}
+const turnsPerSecond = (r: LoadResult) => (r.turns / r.wallMs) * 1000;
+
+/** A product chat: one context, one subscription; a turn is sendMessage until its run.completed arrives. */
+async function openChat(client: ChatClient, opts: { idempotencyKeys?: boolean } = {}): Promise<Chat> {
+  const { context } = await client.context.create.mutate({ title: 'bench' });
+  const waiters = new Map<string, (outcome: string) => void>();
+  const ended = new Map<string, string>(); // a fast run can end before sendMessage's response arrives
+  const runOfMessage = new Map<string, string>();
+  const firstTokenAt = new Map<string, number>();
+  const mark = (messageId: string) => {
+    const runId = runOfMessage.get(messageId);
+    if (runId && !firstTokenAt.has(runId)) firstTokenAt.set(runId, performance.now());
+  };
+  let onStarted!: () => void;
+  const started = new Promise<void>((r) => (onStarted = r));
+  const sub = client.events.onContext.subscribe(
+    { contextId: context.id, lastEventId: String(context.lastEventSeq) },
+    {
+      onStarted: () => onStarted(),
+      onData: ({ data }: { data: StreamItem }) => {
+        if (data.kind === 'event') {
+          if (data.type === 'message.created') {
+            const m = data.payload.message;
+            if (m.role === 'assistant' && m.runId) runOfMessage.set(m.id, m.runId);
+          } else if (data.type === 'message.checkpointed' || data.type === 'message.completed') {
+            mark(data.payload.messageId);
+          } else if (
+            data.type === 'run.completed' ||
+            data.type === 'run.failed' ||
+            data.type === 'run.cancelled' ||
+            data.type === 'run.interrupted'
+          ) {
+            ended.set(data.payload.runId, data.type);
+            waiters.get(data.payload.runId)?.(data.type);
+          }
+        } else if (data.type === 'message.delta' || data.type === 'message.snapshot') {
+          mark(data.payload.messageId);
+        }
+      },
+      onError: () => {},
+    } as never,
+  );
+  await withTimeout(started, 30_000, 'subscription start');
+  return {
+    async turn(content) {
+      const t0 = performance.now();
+      const sent = await client.chat.sendMessage.mutate({
+        contextId: context.id,
+        content,
+        ...(opts.idempotencyKeys ? { idempotencyKey: randomUUID() } : {}),
+      });
+      const runId = sent.run.id;
+      const outcome =
+        ended.get(runId) ??
+        (await withTimeout(new Promise<string>((r) => waiters.set(runId, r)), TURN_TIMEOUT_MS, `run ${runId}`).finally(() =>
+          waiters.delete(runId),
+        ));
+      const latencyMs = performance.now() - t0;
+      ended.delete(runId);
+      const ft = firstTokenAt.get(runId);
+      firstTokenAt.delete(runId);
+      if (outcome !== 'run.completed') throw new Error(`run ended ${outcome}`);
+      return { latencyMs, ...(ft !== undefined ? { firstTokenMs: ft - t0 } : {}) };
+    },
+    close: () => sub.unsubscribe(),
+  };
+}
+
+const newClient = (url: string, ownerId: string) =>
+  createChatClient({ url, ownerId, EventSource: EventSource as never, batch: false });
+
+// ---------------------------------------------------------------- phases
+
+interface InProcess {
+  services: Services;
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+async function startInProcess(databaseUrl: string, env: Record<string, string>): Promise<InProcess> {
+  const config = loadConfig({ ...process.env, ...SERVER_ENV, ...env, DATABASE_URL: databaseUrl, PORT: '0' });
   const services = await startServices(config, { migrate: false });
   const server = createApiServer(services);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const url = `http://127.0.0.1:${port}`;
-  const client = createChatClient({ url, ownerId: 'bench', EventSource: EventSource as never });
-  const results: [string, string][] = [];
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  let stopping: Promise<void> | null = null;
+  return {
+    services,
+    server,
+    url,
+    stop: () =>
+      (stopping ??= (async () => {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+        await withTimeout(services.stop(), 20_000, 'services.stop').catch((e) => log(String(e)));
+      })()),
+  };
+}
 
-  // 1. Turn time: send -> run.completed seen on a subscription, local model at zero delay.
-  const { context } = await client.context.create.mutate({ title: 'bench' });
-  const completed = new Map<string, () => void>();
-  const finished = new Set<string>(); // a fast run can complete before sendMessage's response arrives
-  const sub = client.events.onContext.subscribe(
-    { contextId: context.id, lastEventId: '0' },
-    {
-      onData: ({ data }: { data: StreamItem }) => {
-        if (data.kind === 'event' && data.type === 'run.completed') {
-          finished.add(data.payload.runId);
-          completed.get(data.payload.runId)?.();
-        }
+async function stopChild(s: TestServer) {
+  await withTimeout(s.stop(), 15_000, 'server stop').catch(async () => {
+    await s.kill('SIGKILL');
+  });
+}
+
+async function modelFirstToken(n: number) {
+  const model = createLocalModel({ tokenDelayMs: 0 });
+  const sdk: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const t0 = performance.now();
+    const result = streamText({ model, messages: [{ role: 'user', content: `hello ${i}` }] });
+    for await (const part of result.fullStream) {
+      if (part.type === 'text-delta') {
+        if (i >= 20) sdk.push(performance.now() - t0);
+        break;
+      }
+    }
+    const t1 = performance.now();
+    const { stream } = await model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: `hello ${i}` }] }] } as LanguageModelV3CallOptions);
+    const reader = stream.getReader();
+    for (let k = 0; k < 10; k++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.type === 'text-delta') {
+        if (i >= 20) raw.push(performance.now() - t1);
+        break;
+      }
+    }
+    await reader.cancel().catch(() => {});
+  }
+  return { sdk, raw };
+}
+
+// ---------------------------------------------------------------- main
+
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanup() {
+  while (cleanups.length) await cleanups.pop()!().catch((e) => console.error('cleanup:', e));
+}
+
+async function main() {
+  const benchStarted = performance.now();
+  let dataDir: string | null = null;
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
+    const dir = dataDir;
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const db = await startEmbeddedPostgres({ dataDir });
+    cleanups.push(db.stop);
+    databaseUrl = db.url;
+  }
+  await migrateDeploy(databaseUrl);
+  const postmaster = findPostmaster(dataDir);
+  const pgCpu = () => postgresCpuMs(postmaster);
+  log(`database ready (${dataDir ? 'embedded' : 'DATABASE_URL'}; PostgreSQL CPU ${postmaster ? 'measured' : 'not measured'}), ${os.cpus().length} cores`);
+
+  // 1. The model's own first token.
+  const model = await modelFirstToken(200);
+  log(`model first token: streamText p50 ${f(percentile(model.sdk, 50), 2)} ms, doStream p50 ${f(percentile(model.raw, 50), 2)} ms`);
+
+  // 2. The raw-pg pipeline at each level.
+  const raw = new Map<number, LoadResult & { statements: number; transactions: number }>();
+  if (!SKIP.has('raw')) {
+    const pipeline = await startRawPipeline(databaseUrl, { maxConcurrentRuns: MAX_CONCURRENT_RUNS });
+    cleanups.push(() => pipeline.stop());
+    const rawChat = (id: string): Chat => ({
+      async turn(content) {
+        const t0 = performance.now();
+        await pipeline.turn(id, content, TURN_TIMEOUT_MS);
+        return { latencyMs: performance.now() - t0 };
       },
-    } as never,
-  );
-  await new Promise((r) => setTimeout(r, 300));
-  const turnTimes: number[] = [];
-  const turnStatements: number[] = [];
-  for (let i = 0; i < TURNS; i++) {
-    const before = services.db.statements().total;
-    const started = performance.now();
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => (resolve = r));
-    const sent = await client.chat.sendMessage.mutate({ contextId: context.id, content: `turn ${i}` });
-    completed.set(sent.run.id, resolve);
-    if (finished.has(sent.run.id)) resolve();
-    await done;
-    turnTimes.push(performance.now() - started);
-    turnStatements.push(services.db.statements().total - before);
+      close() {},
+    });
+    await runLoad((await pipeline.createChats(1)).map(rawChat), 20, () => null, () => null); // warm-up
+    for (const n of CHAT_LEVELS) {
+      const chats = (await pipeline.createChats(n)).map(rawChat);
+      const c0 = pipeline.counts();
+      const r = await runLoad(chats, turnsFor(n), benchCpuMs, pgCpu);
+      const c1 = pipeline.counts();
+      raw.set(n, { ...r, statements: (c1.statements - c0.statements) / r.turns, transactions: (c1.transactions - c0.transactions) / r.turns });
+      log(`raw pipeline, ${n} chats: ${f(turnsPerSecond(r))} turns/s, p50 ${f(percentile(r.latencies, 50))} ms, ${f(raw.get(n)!.statements)} statements and ${f(raw.get(n)!.transactions, 2)} transactions per turn, ${r.errors} errors`);
+    }
+    await cleanups.pop()!();
   }
-  sub.unsubscribe();
 
-  // Baseline: the same rows (user message, run, reply, events) written by raw pg in one transaction.
-  const raw = new pg.Client({ connectionString: databaseUrl });
-  await raw.connect();
-  const baseTimes: number[] = [];
-  for (let i = 0; i < TURNS; i++) {
-    const started = performance.now();
-    const id = `raw_${i}_${Date.now()}`;
-    await raw.query('BEGIN');
-    await raw.query(`INSERT INTO "Context" (id, "ownerId", title, model, state, "updatedAt") VALUES ($1, 'bench', 'raw', 'local:scripted', '{"type":"Idle"}', now())`, [id]);
-    await raw.query(`INSERT INTO "Branch" (id, "contextId", name) VALUES ($1, $1, 'main')`, [id]);
-    await raw.query(
-      `INSERT INTO "Message" (id, "contextId", "branchId", seq, role, parts, status) VALUES ($1 || 'u', $1, $1, 1, 'user', '[{"type":"text","text":"hi"}]', 'complete'), ($1 || 'a', $1, $1, 2, 'assistant', '[{"type":"text","text":"You said: hi"}]', 'complete')`,
-      [id],
-    );
-    await raw.query(`INSERT INTO "Run" (id, "contextId", "branchId", "triggerMessageId", status) VALUES ($1, $1, $1, $1 || 'u', 'completed')`, [id]);
-    await raw.query(
-      `INSERT INTO "Event" ("contextId", seq, type, payload) SELECT $1, g, 'x', '{}' FROM generate_series(1, 10) g`,
-      [id],
-    );
-    await raw.query(`UPDATE "Context" SET version = version + 1 WHERE id = $1`, [id]);
-    await raw.query('COMMIT');
-    baseTimes.push(performance.now() - started);
+  // 3. In-process server: statements, transactions and CPU per turn, clean save, fan-out.
+  let perTurn: { statements: number[]; begins: number[]; statementsKeyed: number[]; cpuInProcess: number; exampleSql: string[] } | null = null;
+  let cleanSave: number | null = null;
+  let fanout: { one: number[]; many: number[] } | null = null;
+  if (!SKIP.has('inproc')) {
+    const inproc = await startInProcess(databaseUrl, {});
+    cleanups.push(() => inproc.stop());
+    const { services } = inproc;
+    const client = newClient(inproc.url, 'bench-inproc');
+    const warm = await openChat(client);
+    for (let i = 0; i < WARMUP_TURNS; i++) await warm.turn(`warm ${i}`);
+    warm.close();
+
+    const measureTurns = async (chat: Chat, n: number) => {
+      const statements: number[] = [];
+      const begins: number[] = [];
+      const logs: string[][] = [];
+      for (let i = 0; i < n; i++) {
+        services.db.queryCount.reset();
+        const before = services.db.statements().total;
+        await chat.turn(`turn ${i}`);
+        statements.push(services.db.statements().total - before);
+        const sql = [...services.db.queryCount.log];
+        logs.push(sql);
+        begins.push(sql.filter((q) => /^\s*(BEGIN|START TRANSACTION)\b/i.test(q)).length);
+      }
+      return { statements, begins, logs };
+    };
+    const chat = await openChat(client);
+    await sleep(200);
+    const cpu0 = benchCpuMs();
+    const plain = await measureTurns(chat, SEQ_TURNS);
+    const cpuInProcess = (benchCpuMs() - cpu0) / SEQ_TURNS;
+    chat.close();
+    const keyedChat = await openChat(client, { idempotencyKeys: true });
+    const keyed = await measureTurns(keyedChat, Math.min(10, SEQ_TURNS));
+    keyedChat.close();
+    const medianStatements = percentile(plain.statements, 50);
+    const exampleSql = plain.logs[plain.statements.indexOf(medianStatements)] ?? [];
+    perTurn = { statements: plain.statements, begins: plain.begins, statementsKeyed: keyed.statements, cpuInProcess, exampleSql };
+    log(`in-process: ${medianStatements} statements, ${percentile(plain.begins, 50)} BEGINs per plain turn, ${f(cpuInProcess)} ms CPU (server + client)`);
+
+    const { context } = await client.context.create.mutate({ title: 'clean save' });
+    const aggregate = await services.repo.load(context.id);
+    const beforeClean = services.db.statements().total;
+    await services.repo.save(aggregate);
+    cleanSave = services.db.statements().total - beforeClean;
+
+    if (!SKIP.has('fanout')) {
+      fanout = { one: await fanoutRun(inproc.url, client, 1), many: await fanoutRun(inproc.url, client, SUBSCRIBERS) };
+      log(`fan-out p50: 1 subscriber ${f(percentile(fanout.one, 50))} ms, ${SUBSCRIBERS} subscribers ${f(percentile(fanout.many, 50))} ms`);
+    }
+    await cleanups.pop()!();
   }
-  await raw.end();
-  results.push(['turn time, median (send -> run.completed over SSE)', ms(median(turnTimes))]);
-  results.push(['baseline: same rows by raw pg in one transaction, median', ms(median(baseTimes))]);
-  results.push(['ratio turn / baseline', `${(median(turnTimes) / median(baseTimes)).toFixed(1)}x`]);
 
-  // 2. Queries: a clean save sends none; a plain turn sends this many.
-  const aggregate = await services.repo.load(context.id);
-  const beforeClean = services.db.statements().total;
-  await services.repo.save(aggregate);
-  results.push(['queries of a clean save', String(services.db.statements().total - beforeClean)]);
-  results.push(['queries of a plain turn (API + worker), median', String(median(turnStatements))]);
-
-  // 3. Fan-out: publish -> receipt for N SSE subscribers on one context, against 1 subscriber.
-  async function fanout(n: number) {
-    const { context: c } = await client.context.create.mutate({ title: 'fanout' });
-    const clients = Array.from({ length: n }, () => createChatClient({ url, ownerId: 'bench', EventSource: EventSource as never }));
-    const waiting = new Map<number, { left: number; sentAt: number; latencies: number[]; done: () => void }>();
-    let ready = 0;
-    const subs = clients.map((cl) =>
-      cl.events.onContext.subscribe(
-        { contextId: c.id, lastEventId: String(c.lastEventSeq) },
-        {
-          onStarted: () => ready++,
-          onData: ({ data }: { data: StreamItem }) => {
-            if (data.kind !== 'event' || data.type !== 'context.updated') return;
-            const title = (data.payload.changes as { title?: string }).title;
-            const round = waiting.get(Number(title?.split(' ')[1]));
-            if (!round) return;
-            round.latencies.push(performance.now() - round.sentAt);
-            if (--round.left === 0) round.done();
-          },
-        } as never,
-      ),
+  // 4. One long reply at a token delay: NOTIFYs (statements in the SQL log and notifications received) and writes.
+  let long: { notifyStatements: number; received: number; receivedEphemeral: number; streamMs: number; totalMs: number; writes: number } | null = null;
+  if (!SKIP.has('long')) {
+    const inproc = await startInProcess(databaseUrl, { LOCAL_MODEL_TOKEN_DELAY_MS: String(LONG_DELAY_MS) });
+    cleanups.push(() => inproc.stop());
+    const { services } = inproc;
+    const client = newClient(inproc.url, 'bench-long');
+    const { context } = await client.context.create.mutate({ title: 'long' });
+    const listener = new pg.Client({ connectionString: databaseUrl });
+    await listener.connect();
+    cleanups.push(() => listener.end());
+    let received = 0;
+    let receivedEphemeral = 0;
+    listener.on('notification', (msg) => {
+      if (!(msg.payload ?? '').includes(context.id)) return;
+      received++;
+      if (msg.channel === EPHEMERAL_CHANNEL) receivedEphemeral++;
+    });
+    for (const channel of [EVENTS_CHANNEL, EPHEMERAL_CHANNEL, CONTROL_CHANNEL]) await listener.query(`LISTEN ${channel}`);
+    let firstDelta: number | null = null;
+    let completedAt: number | null = null;
+    let onDone!: () => void;
+    const done = new Promise<void>((r) => (onDone = r));
+    let onStarted!: () => void;
+    const started = new Promise<void>((r) => (onStarted = r));
+    const sub = client.events.onContext.subscribe(
+      { contextId: context.id, lastEventId: String(context.lastEventSeq) },
+      {
+        onStarted: () => onStarted(),
+        onData: ({ data }: { data: StreamItem }) => {
+          if (data.kind === 'ephemeral' && data.type === 'message.delta') firstDelta ??= performance.now();
+          if (data.kind === 'event' && (data.type === 'run.completed' || data.type === 'run.failed')) {
+            completedAt = performance.now();
+            onDone();
+          }
+        },
+        onError: () => {},
+      } as never,
     );
-    while (ready < n) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
-    const latencies: number[] = [];
-    for (let round = 0; round < FANOUT_ROUNDS; round++) {
-      const done = new Promise<void>((resolve) =>
-        waiting.set(round, { left: n, sentAt: performance.now(), latencies, done: resolve }),
+    await withTimeout(started, 30_000, 'subscription start');
+    await sleep(200);
+    received = 0;
+    receivedEphemeral = 0;
+    let notifyStatements = 0;
+    const drain = () => {
+      notifyStatements += services.db.queryCount.log.filter((q) => /pg_notify/i.test(q)).length;
+      services.db.queryCount.reset();
+    };
+    drain();
+    notifyStatements = 0;
+    const drainer = setInterval(drain, 5);
+    const beforeWrites = services.db.statements().writes;
+    const t0 = performance.now();
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: `/long ${LONG_TOKENS}` });
+    await withTimeout(done, 120_000, 'long reply');
+    await sleep(300); // late notifications of the last commit
+    clearInterval(drainer);
+    drain();
+    sub.unsubscribe();
+    long = {
+      notifyStatements,
+      received,
+      receivedEphemeral,
+      streamMs: (completedAt ?? performance.now()) - (firstDelta ?? t0),
+      totalMs: (completedAt ?? performance.now()) - t0,
+      writes: services.db.statements().writes - beforeWrites,
+    };
+    log(`long reply: ${notifyStatements} pg_notify statements, ${received} notifications received, ${f(long.streamMs)} ms streaming, ${long.writes} writes`);
+    await cleanups.pop()!(); // listener
+    await cleanups.pop()!(); // server
+  }
+
+  // 5. Throughput over HTTP: one child server, then two on the same database.
+  const product = new Map<string, LoadResult>();
+  for (const instances of SKIP.has('two') ? [1] : [1, 2]) {
+    if (SKIP.has('one') && instances === 1) continue;
+    const servers: TestServer[] = [];
+    for (let i = 0; i < instances; i++) {
+      const s = await startServer({ databaseUrl, env: { ...SERVER_ENV, INSTANCE_ID: `bench-${instances}-${i}` } });
+      servers.push(s);
+      cleanups.push(() => stopChild(s));
+    }
+    const pids = servers.map((s) => s.process.pid!);
+    const serverCpu = () => {
+      let total = 0;
+      for (const pid of pids) {
+        const v = processCpuMs(pid);
+        if (v === null) return null;
+        total += v;
+      }
+      return total;
+    };
+    const clients = servers.map((s, i) => newClient(s.url, `bench-${instances}-${i}`));
+    for (const c of clients) {
+      const warm = await openChat(c);
+      for (let i = 0; i < WARMUP_TURNS; i++) await warm.turn(`warm ${i}`);
+      warm.close();
+    }
+    const idle0 = serverCpu();
+    await sleep(2000);
+    const idle1 = serverCpu();
+    log(`${instances} instance(s): idle server CPU ${idle0 !== null && idle1 !== null ? f((idle1 - idle0) / 2) : 'n/a'} ms/s`);
+    for (const n of CHAT_LEVELS) {
+      const chats = await Promise.all(Array.from({ length: n }, (_, i) => openChat(clients[i % instances]!)));
+      await sleep(200);
+      const r = await runLoad(chats, turnsFor(n), serverCpu, pgCpu);
+      chats.forEach((c) => c.close());
+      product.set(`${instances}:${n}`, r);
+      log(
+        `${instances} instance(s), ${n} chats: ${f(turnsPerSecond(r))} turns/s, p50 ${f(percentile(r.latencies, 50))} ms, ` +
+          `first token p50 ${f(percentile(r.firstTokens, 50))} ms, server CPU ${f(r.cpuPerTurn)} ms/turn, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
       );
+      await sleep(300);
+    }
+    for (let i = 0; i < instances; i++) await cleanups.pop()!();
+  }
+
+  // ---------------------------------------------------------------- report
+  const lines: string[] = [];
+  lines.push(`Throughput over HTTP, local model at 0 ms/token; latency = sendMessage -> run.completed at a subscriber; raw = tests/bench/raw-pipeline.ts in the same run`);
+  lines.push('');
+  lines.push('| setup | chats | turns | turns/s | vs raw | p50 ms | p99 ms | first token p50 / p99 ms | server CPU ms/turn | PG CPU ms/turn | errors |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const row = (name: string, n: number, r: LoadResult | undefined, cpuLabel = '') => {
+    if (!r) return;
+    const base = raw.get(n);
+    lines.push(
+      `| ${name} | ${n} | ${r.turns} | ${f(turnsPerSecond(r))} | ${base && r !== base ? ratio(turnsPerSecond(r), turnsPerSecond(base)) : ''} | ` +
+        `${f(percentile(r.latencies, 50))} | ${f(percentile(r.latencies, 99))} | ` +
+        `${r.firstTokens.length ? `${f(percentile(r.firstTokens, 50))} / ${f(percentile(r.firstTokens, 99))}` : ''} | ` +
+        `${f(r.cpuPerTurn, 2)}${cpuLabel} | ${f(r.pgCpuPerTurn, 2)} | ${r.errors} |`,
+    );
+  };
+  for (const n of CHAT_LEVELS) row('raw pg pipeline', n, raw.get(n), ' (a)');
+  for (const n of CHAT_LEVELS) row('product, 1 instance', n, product.get(`1:${n}`));
+  for (const n of CHAT_LEVELS) row('product, 2 instances', n, product.get(`2:${n}`));
+  lines.push('');
+  lines.push('(a) the whole bench process: the pipeline and its driver. Product server CPU: the server processes from /proc, without the client.');
+  lines.push('');
+
+  const one = product.get(`1:${CHAT_LEVELS[0]}`);
+  const raw1 = raw.get(CHAT_LEVELS[0]!);
+  const modelP50 = percentile(model.sdk, 50);
+  lines.push('| per turn | product | baseline | goal |');
+  lines.push('|---|---:|---:|---:|');
+  if (perTurn) {
+    lines.push(
+      `| statements per plain turn (median; mean) | ${percentile(perTurn.statements, 50)}; ${f(mean(perTurn.statements))} | ${raw1 ? f(raw1.statements, 0) : 'n/a'} (raw) | <= 20 |`,
+    );
+    lines.push(`| transactions (BEGIN) per plain turn (median) | ${percentile(perTurn.begins, 50)} | ${raw1 ? f(raw1.transactions, 0) : 'n/a'} (raw) | <= 3 |`);
+    lines.push(`| statements per turn with an idempotencyKey (median) | ${percentile(perTurn.statementsKeyed, 50)} | | |`);
+  }
+  if (one)
+    lines.push(`| server CPU per turn, 1 chat (server process only) | ${f(one.cpuPerTurn, 2)} ms | ${f(raw1?.cpuPerTurn, 2)} ms (raw, whole process) | <= 10 ms |`);
+  if (perTurn) lines.push(`| CPU per turn, in-process server + client, sequential | ${f(perTurn.cpuInProcess, 2)} ms | | |`);
+  if (one)
+    lines.push(
+      `| send -> first token at a subscriber, 1 chat, p50 / p99 | ${f(percentile(one.firstTokens, 50), 2)} / ${f(percentile(one.firstTokens, 99), 2)} ms | ` +
+        `${f(modelP50, 2)} / ${f(percentile(model.sdk, 99), 2)} ms (model's own, streamText) | |`,
+    );
+  if (one) lines.push(`| added by the product before the first token (p50) | ${f(percentile(one.firstTokens, 50) - modelP50, 2)} ms | | <= 10 ms |`);
+  lines.push(`| model first token without the AI SDK (doStream), p50 | | ${f(percentile(model.raw, 50), 3)} ms | |`);
+  if (long) {
+    const secs = long.streamMs / 1000;
+    lines.push(
+      `| NOTIFYs for one ${LONG_TOKENS}-token reply at ${LONG_DELAY_MS} ms/token (pg_notify statements; received) | ${long.notifyStatements}; ${long.received} | | |`,
+    );
+    lines.push(`| NOTIFYs per second of streaming (${f(secs, 2)} s) | ${f(long.notifyStatements / secs)} | | <= ~20 |`);
+    lines.push(`| writes for that reply (INSERT/UPDATE/DELETE); per token | ${long.writes}; ${f(long.writes / LONG_TOKENS, 4)} | | |`);
+  }
+  if (cleanSave !== null) lines.push(`| queries of a clean save | ${cleanSave} | | 0 |`);
+  if (fanout) {
+    lines.push(
+      `| fan-out publish -> receipt, ${SUBSCRIBERS} subscribers on one chat, p50 / p99 | ${f(percentile(fanout.many, 50))} / ${f(percentile(fanout.many, 99))} ms | ` +
+        `${f(percentile(fanout.one, 50))} / ${f(percentile(fanout.one, 99))} ms (1 subscriber) | |`,
+    );
+  }
+
+  if (VERBOSE && perTurn) {
+    console.log('\nSQL of the median plain turn:');
+    perTurn.exampleSql.forEach((q, i) => console.log(`  ${String(i + 1).padStart(2)}. ${q.replace(/\s+/g, ' ').slice(0, 160)}`));
+  }
+  console.log(
+    `\n## Benchmark results (${os.cpus().length} cores, ${dataDir ? 'embedded PostgreSQL' : 'DATABASE_URL'}, ${f((performance.now() - benchStarted) / 1000, 0)} s)\n`,
+  );
+  console.log(lines.join('\n'));
+}
+
+/** Publish -> receipt for n SSE subscribers on one context (context.update). */
+async function fanoutRun(url: string, client: ChatClient, n: number) {
+  const { context: c } = await client.context.create.mutate({ title: 'fanout' });
+  const clients = Array.from({ length: n }, () => newClient(url, 'bench-inproc'));
+  const waiting = new Map<number, { left: number; sentAt: number; done: () => void }>();
+  const latencies: number[] = [];
+  let ready = 0;
+  const subs = clients.map((cl) =>
+    cl.events.onContext.subscribe(
+      { contextId: c.id, lastEventId: String(c.lastEventSeq) },
+      {
+        onStarted: () => ready++,
+        onData: ({ data }: { data: StreamItem }) => {
+          if (data.kind !== 'event' || data.type !== 'context.updated') return;
+          const title = (data.payload.changes as { title?: string }).title;
+          const round = waiting.get(Number(title?.split(' ')[1]));
+          if (!round) return;
+          latencies.push(performance.now() - round.sentAt);
+          if (--round.left === 0) round.done();
+        },
+        onError: () => {},
+      } as never,
+    ),
+  );
+  try {
+    for (let i = 0; ready < n && i < 1500; i++) await sleep(20);
+    if (ready < n) throw new Error(`only ${ready} of ${n} subscriptions started`);
+    await sleep(300);
+    for (let round = 0; round < FANOUT_ROUNDS; round++) {
+      const done = new Promise<void>((resolve) => waiting.set(round, { left: n, sentAt: performance.now(), done: resolve }));
       waiting.get(round)!.sentAt = performance.now();
       await client.context.update.mutate({ contextId: c.id, title: `round ${round}` });
-      await done;
+      await withTimeout(done, 30_000, `fan-out round ${round}`);
     }
+  } finally {
     subs.forEach((s) => s.unsubscribe());
-    return latencies;
   }
-  const one = await fanout(1);
-  const many = await fanout(SUBSCRIBERS);
-  results.push([`fan-out latency, 1 subscriber: p50 / p99`, `${ms(percentile(one, 50))} / ${ms(percentile(one, 99))}`]);
-  results.push([`fan-out latency, ${SUBSCRIBERS} subscribers: p50 / p99`, `${ms(percentile(many, 50))} / ${ms(percentile(many, 99))}`]);
-  results.push(['ratio p50 many / one', `${(percentile(many, 50) / percentile(one, 50)).toFixed(1)}x`]);
+  return latencies;
+}
 
-  // 4. Writes per streamed reply vs tokens (checkpoint interval 1 s).
-  const { context: longCtx } = await client.context.create.mutate({ title: 'long' });
-  const beforeLong = services.db.statements();
-  const sentLong = await client.chat.sendMessage.mutate({ contextId: longCtx.id, content: '/long 2000' });
-  for (;;) {
-    const runs = await client.run.list.query({ contextId: longCtx.id });
-    if (runs.find((r) => r.id === sentLong.run.id)?.status === 'completed') break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const writes = services.db.statements().writes - beforeLong.writes;
-  results.push(['writes for a 2000-token streamed reply', String(writes)]);
-  results.push(['writes per token', (writes / 2000).toFixed(4)]);
-
-  server.closeAllConnections();
-  server.close();
-  await services.stop();
-  await stopDb();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-
-  const width = Math.max(...results.map(([k]) => k.length));
-  console.log('\nbenchmark results');
-  for (const [k, v] of results) console.log(`  ${k.padEnd(width)}  ${v}`);
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${BENCH_TIMEOUT_MS} ms, stopping`);
+  void cleanup().finally(() => process.exit(1));
+}, BENCH_TIMEOUT_MS);
+watchdog.unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 }
 
 main().then(
-  () => process.exit(0),
-  (error) => {
+  async () => {
+    await cleanup();
+    process.exit(0);
+  },
+  async (error) => {
     console.error(error);
+    await cleanup();
     process.exit(1);
   },
 );
