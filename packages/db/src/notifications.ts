@@ -10,4 +10,6 @@ export interface EventsNotification {
   f: number;
   s: number;
   w: boolean;
+  /** When it was sent (ms since epoch), to measure NOTIFY lag. */
+  t?: number;
 }
