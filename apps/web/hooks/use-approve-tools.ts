@@ -1,7 +1,7 @@
 'use client';
 
 import { useMutation, useQueryClient, type QueryKey } from '@tanstack/react-query';
-import { errorInfo, isNetworkError } from '@/lib/errors';
+import { errorInfo, isRetriable, retryDelayMs } from '@/lib/errors';
 import { newId } from '@/lib/ids';
 import { useTRPC, useTRPCClient } from '@/lib/trpc';
 import type { ContextDetail } from '@/lib/types';
@@ -65,13 +65,13 @@ export function useApproveTools(
         const input = build(request, seen, fresh);
         if (!input) throw new Error('These tool calls are no longer waiting for approval.');
         const idempotencyKey = newId();
-        // Retried with the same key (same request) only when no answer came back.
+        // Retried with the same key (same request) only when no answer came back or the server was busy.
         for (let attempt = 0; ; attempt++) {
           try {
             return await client.chat.approveTools.mutate({ ...input, idempotencyKey });
           } catch (error) {
-            if (attempt < 2 && isNetworkError(error)) {
-              await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+            if (attempt < 2 && isRetriable(error)) {
+              await new Promise((r) => setTimeout(r, retryDelayMs(attempt, error)));
               continue;
             }
             throw error;

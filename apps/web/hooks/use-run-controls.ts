@@ -2,18 +2,18 @@
 
 import { useMutation } from '@tanstack/react-query';
 import { useRef } from 'react';
-import { isNetworkError } from '@/lib/errors';
+import { isRetriable, retryDelayMs } from '@/lib/errors';
 import { newId } from '@/lib/ids';
 import { useTRPC } from '@/lib/trpc';
 
 /** Stop (`chat.cancel`) and Regenerate (`chat.regenerate`), each with an idempotency key reused on retry. */
 export function useRunControls(contextId: string, onSettled: () => void) {
   const trpc = useTRPC();
-  const retry = (count: number, error: unknown) => count < 3 && isNetworkError(error);
+  const retry = (count: number, error: unknown) => count < 3 && isRetriable(error);
   const cancelKey = useRef<{ runId: string | undefined; key: string } | null>(null);
 
-  const cancel = useMutation(trpc.chat.cancel.mutationOptions({ retry, onSettled }));
-  const regenerate = useMutation(trpc.chat.regenerate.mutationOptions({ retry, onSettled }));
+  const cancel = useMutation(trpc.chat.cancel.mutationOptions({ retry, retryDelay: retryDelayMs, onSettled }));
+  const regenerate = useMutation(trpc.chat.regenerate.mutationOptions({ retry, retryDelay: retryDelayMs, onSettled }));
 
   return {
     stop: (runId: string | undefined) => {

@@ -8,7 +8,7 @@ import {
   removeOptimisticMessage,
   type PendingEdit,
 } from '@/lib/context-cache';
-import { errorInfo, isNetworkError } from '@/lib/errors';
+import { errorInfo, isRetriable, retryDelayMs } from '@/lib/errors';
 import { newId } from '@/lib/ids';
 import { useTRPC } from '@/lib/trpc';
 import type { ContextDetail } from '@/lib/types';
@@ -28,7 +28,8 @@ export interface FailedSend {
   error: string;
 }
 
-const NETWORK_RETRIES = 3;
+/** Retries of one send (same clientMessageId and idempotencyKey) before it is shown as failed. */
+const RETRIES = 5;
 const DEFAULT_TITLE = 'New chat';
 
 /**
@@ -65,9 +66,10 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
       // (a batch of parallel requests could be accepted in any order). onMutate still
       // runs at once, so queued sends show immediately.
       scope: { id: `send-message:${contextId}` },
-      // Only failures without an answer are retried: the idempotency key makes that safe.
-      retry: (count, error) => count < NETWORK_RETRIES && isNetworkError(error),
-      retryDelay: (attempt) => Math.min(500 * 2 ** attempt, 4_000),
+      // Only failures without an answer, or SERVICE_BUSY (nothing was stored), are retried:
+      // the same idempotency key makes that safe. The server's retryAfterMs sets the pause.
+      retry: (count, error) => count < RETRIES && isRetriable(error),
+      retryDelay: retryDelayMs,
       onMutate: (input) => {
         setFailed((list) => list.filter((f) => f.outgoing.clientMessageId !== input.clientMessageId));
         if (input.clientMessageId && input.editOfMessageId) {

@@ -2,7 +2,7 @@
 
 import { useMutation, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { switchBranchLocally } from '@/lib/context-cache';
-import { isNetworkError } from '@/lib/errors';
+import { isRetriable, retryDelayMs } from '@/lib/errors';
 import { newId } from '@/lib/ids';
 import { useTRPC } from '@/lib/trpc';
 import type { ContextDetail } from '@/lib/types';
@@ -19,8 +19,8 @@ export function useSwitchBranch(contextId: string, queryKey: QueryKey, onSettled
     trpc.context.switchBranch.mutationOptions({
       // Switches are applied in the order they were chosen.
       scope: { id: `switch-branch:${contextId}` },
-      retry: (count, error) => count < 3 && isNetworkError(error),
-      retryDelay: (attempt) => Math.min(500 * 2 ** attempt, 4_000),
+      retry: (count, error) => count < 3 && isRetriable(error),
+      retryDelay: retryDelayMs,
       // The answer says which branch is active now (its event may not be here yet).
       onSuccess: ({ context }) => {
         const branchId = context.activeBranchId;

@@ -7,15 +7,21 @@ export interface ErrorInfo {
   details: Record<string, unknown> | undefined;
 }
 
+/** Failures whose server text is not meant for people: said in plain words instead. */
+const PLAIN: Record<string, string> = {
+  SERVICE_BUSY: 'The server is busy right now. Please try again in a moment.',
+};
+
 export function errorInfo(error: unknown): ErrorInfo {
   const e = error as {
     message?: string;
     data?: { code?: string; appCode?: string; httpStatus?: number; details?: Record<string, unknown> } | null;
   } | null;
+  const appCode = e?.data?.appCode;
   return {
-    message: e?.message || 'Something went wrong',
+    message: (appCode && PLAIN[appCode]) || e?.message || 'Something went wrong',
     code: e?.data?.code,
-    appCode: e?.data?.appCode,
+    appCode,
     httpStatus: e?.data?.httpStatus,
     details: e?.data?.details ?? undefined,
   };
@@ -25,4 +31,25 @@ export function errorInfo(error: unknown): ErrorInfo {
 export function isNetworkError(error: unknown): boolean {
   const info = errorInfo(error);
   return info.httpStatus === undefined && info.code === undefined;
+}
+
+/** The server could not take the request (HTTP 503, nothing was written): retry with the same key. */
+export function isServiceBusy(error: unknown): boolean {
+  return errorInfo(error).appCode === 'SERVICE_BUSY';
+}
+
+/** Worth sending again with the same idempotency key: no answer, or SERVICE_BUSY. */
+export function isRetriable(error: unknown): boolean {
+  return isNetworkError(error) || isServiceBusy(error);
+}
+
+/**
+ * Pause before retry number `attempt` (0-based, as React Query counts): the
+ * server's `retryAfterMs` when it gave one (with up to 50% jitter), else
+ * exponential from 500 ms; at most 8 s.
+ */
+export function retryDelayMs(attempt: number, error?: unknown): number {
+  const hint = errorInfo(error).details?.retryAfterMs;
+  const base = typeof hint === 'number' && hint >= 0 ? hint * (1 + Math.random() / 2) : 500 * 2 ** attempt;
+  return Math.round(Math.min(base, 8_000));
 }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { errorInfo, isRetriable, retryDelayMs } from './errors';
+
+const busy = { message: 'the database is not available; retry in 1 s', data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503, appCode: 'SERVICE_BUSY', details: { retryAfterMs: 1000 } } };
+const conflict = { message: 'busy', data: { code: 'CONFLICT', httpStatus: 409, appCode: 'CONTEXT_BUSY' } };
+const network = new TypeError('Failed to fetch');
+
+describe('web error helpers', () => {
+  it('SERVICE_BUSY and network failures are retriable, other answers are not', () => {
+    expect(isRetriable(busy)).toBe(true);
+    expect(isRetriable(network)).toBe(true);
+    expect(isRetriable(conflict)).toBe(false);
+  });
+  it('SERVICE_BUSY is shown in plain words', () => {
+    expect(errorInfo(busy).message).toBe('The server is busy right now. Please try again in a moment.');
+    expect(errorInfo(conflict).message).toBe('busy');
+  });
+  it('the pause follows retryAfterMs (with jitter), else backs off, capped', () => {
+    const d = retryDelayMs(0, busy);
+    expect(d).toBeGreaterThanOrEqual(1000);
+    expect(d).toBeLessThanOrEqual(1500);
+    expect(retryDelayMs(1, network)).toBe(1000);
+    expect(retryDelayMs(10, network)).toBe(8000);
+  });
+});
