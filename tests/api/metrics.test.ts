@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
-import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { ROOT, startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
 import { subscribe } from '../support/subscribe.ts';
 
 let server: TestServer;
@@ -85,5 +87,30 @@ describe('GET /metrics', () => {
     expect((await fetch(`${server.url}/nothing-here`)).status).toBe(404);
     const { text } = await scrape();
     expect(sample(text, 'chat_http_requests_total{code="404"}')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('GET /metrics on the web server', () => {
+  let web: TestServer;
+  beforeAll(async () => {
+    if (!existsSync(path.join(ROOT, 'apps/web/.next/BUILD_ID'))) {
+      throw new Error('the web app is not built: run `npm test` (it builds first) or `npm run build -w @chat/web`');
+    }
+    web = await startServer({ databaseUrl: await createTestDatabase(), script: 'apps/web/server.ts' });
+  });
+  afterAll(async () => {
+    await web?.stop();
+  });
+
+  it('is answered before Next, which still serves the rest', async () => {
+    const response = await fetch(`${web.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toContain('chat_queue_depth');
+    expect(text).toContain('chat_db_pool_total');
+    const page = await fetch(web.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   });
 });
