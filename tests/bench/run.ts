@@ -335,6 +335,7 @@ async function cleanup() {
 
 async function main() {
   const benchStarted = performance.now();
+  const loadAtStart = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   let dataDir: string | null = null;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
@@ -506,49 +507,57 @@ async function main() {
     await cleanups.pop()!(); // server
   }
 
-  // 5. Throughput over HTTP: one child server, then two on the same database.
+  // 5. Throughput over HTTP: one child server, then a second one beside it on the same database.
   const product = new Map<string, LoadResult>();
-  for (const instances of SKIP.has('two') ? [1] : [1, 2]) {
-    if (SKIP.has('one') && instances === 1) continue;
+  if (!SKIP.has('one') || !SKIP.has('two')) {
     const servers: TestServer[] = [];
-    for (let i = 0; i < instances; i++) {
-      const s = await startServer({ databaseUrl, env: { ...SERVER_ENV, INSTANCE_ID: `bench-${instances}-${i}` } });
+    const clients: ChatClient[] = [];
+    const addServer = async () => {
+      const i = servers.length;
+      const s = await startServer({ databaseUrl, env: { ...SERVER_ENV, INSTANCE_ID: `bench-instance-${i}` } });
       servers.push(s);
       cleanups.push(() => stopChild(s));
-    }
-    const pids = servers.map((s) => s.process.pid!);
-    const serverCpu = () => {
-      let total = 0;
-      for (const pid of pids) {
-        const v = processCpuMs(pid);
-        if (v === null) return null;
-        total += v;
-      }
-      return total;
-    };
-    const clients = servers.map((s, i) => newClient(s.url, `bench-${instances}-${i}`));
-    for (const c of clients) {
-      const warm = await openChat(c);
-      for (let i = 0; i < WARMUP_TURNS; i++) await warm.turn(`warm ${i}`);
+      const client = newClient(s.url, `bench-instance-${i}`);
+      clients.push(client);
+      const warm = await openChat(client);
+      for (let t = 0; t < WARMUP_TURNS; t++) await warm.turn(`warm ${t}`);
       warm.close();
+    };
+    const measure = async (instances: number) => {
+      const pids = servers.slice(0, instances).map((s) => s.process.pid!);
+      const serverCpu = () => {
+        let total = 0;
+        for (const pid of pids) {
+          const v = processCpuMs(pid);
+          if (v === null) return null;
+          total += v;
+        }
+        return total;
+      };
+      const idle0 = serverCpu();
+      await sleep(1000);
+      const idle1 = serverCpu();
+      log(`${instances} instance(s): idle server CPU ${idle0 !== null && idle1 !== null ? f(idle1 - idle0) : 'n/a'} ms/s`);
+      for (const n of CHAT_LEVELS) {
+        const chats = await Promise.all(Array.from({ length: n }, (_, i) => openChat(clients[i % instances]!)));
+        await sleep(200);
+        const r = await runLoad(chats, turnsFor(n), serverCpu, pgCpu);
+        chats.forEach((c) => c.close());
+        product.set(`${instances}:${n}`, r);
+        log(
+          `${instances} instance(s), ${n} chats: ${f(turnsPerSecond(r))} turns/s, p50 ${f(percentile(r.latencies, 50))} ms, ` +
+            `first token p50 ${f(percentile(r.firstTokens, 50))} ms, server CPU ${f(r.cpuPerTurn)} ms/turn, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
+        );
+        await sleep(300);
+      }
+    };
+    await addServer();
+    if (!SKIP.has('one')) await measure(1);
+    if (!SKIP.has('two')) {
+      await addServer();
+      await measure(2);
     }
-    const idle0 = serverCpu();
-    await sleep(2000);
-    const idle1 = serverCpu();
-    log(`${instances} instance(s): idle server CPU ${idle0 !== null && idle1 !== null ? f((idle1 - idle0) / 2) : 'n/a'} ms/s`);
-    for (const n of CHAT_LEVELS) {
-      const chats = await Promise.all(Array.from({ length: n }, (_, i) => openChat(clients[i % instances]!)));
-      await sleep(200);
-      const r = await runLoad(chats, turnsFor(n), serverCpu, pgCpu);
-      chats.forEach((c) => c.close());
-      product.set(`${instances}:${n}`, r);
-      log(
-        `${instances} instance(s), ${n} chats: ${f(turnsPerSecond(r))} turns/s, p50 ${f(percentile(r.latencies, 50))} ms, ` +
-          `first token p50 ${f(percentile(r.firstTokens, 50))} ms, server CPU ${f(r.cpuPerTurn)} ms/turn, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
-      );
-      await sleep(300);
-    }
-    for (let i = 0; i < instances; i++) await cleanups.pop()!();
+    while (servers.pop()) await cleanups.pop()!();
   }
 
   // ---------------------------------------------------------------- report
@@ -571,7 +580,10 @@ async function main() {
   for (const n of CHAT_LEVELS) row('product, 1 instance', n, product.get(`1:${n}`));
   for (const n of CHAT_LEVELS) row('product, 2 instances', n, product.get(`2:${n}`));
   lines.push('');
-  lines.push('(a) the whole bench process: the pipeline and its driver. Product server CPU: the server processes from /proc, without the client.');
+  lines.push(
+    '(a) the whole bench process: the pipeline and its driver. Product server CPU: the server process(es) from /proc, without the client; ' +
+      'PG CPU: every PostgreSQL process. 2 instances: chats alternate between them (1 chat: one instance serves it). First token: sendMessage -> first delta/snapshot of its reply at the subscriber.',
+  );
   lines.push('');
 
   const one = product.get(`1:${CHAT_LEVELS[0]}`);
@@ -579,13 +591,12 @@ async function main() {
   const modelP50 = percentile(model.sdk, 50);
   lines.push('| per turn | product | baseline | goal |');
   lines.push('|---|---:|---:|---:|');
-  if (perTurn) {
-    lines.push(
-      `| statements per plain turn (median; mean) | ${percentile(perTurn.statements, 50)}; ${f(mean(perTurn.statements))} | ${raw1 ? f(raw1.statements, 0) : 'n/a'} (raw) | <= 20 |`,
-    );
-    lines.push(`| transactions (BEGIN) per plain turn (median) | ${percentile(perTurn.begins, 50)} | ${raw1 ? f(raw1.transactions, 0) : 'n/a'} (raw) | <= 3 |`);
-    lines.push(`| statements per turn with an idempotencyKey (median) | ${percentile(perTurn.statementsKeyed, 50)} | | |`);
-  }
+  const pt = perTurn;
+  lines.push(
+    `| statements per plain turn (median; mean) | ${pt ? `${percentile(pt.statements, 50)}; ${f(mean(pt.statements))}` : 'n/a'} | ${raw1 ? f(raw1.statements) : 'n/a'} (raw) | <= 20 |`,
+  );
+  lines.push(`| transactions (BEGIN) per plain turn (median) | ${pt ? percentile(pt.begins, 50) : 'n/a'} | ${raw1 ? f(raw1.transactions, 2) : 'n/a'} (raw) | <= 3 |`);
+  if (pt) lines.push(`| statements per turn with an idempotencyKey (median) | ${percentile(pt.statementsKeyed, 50)} | | |`);
   if (one)
     lines.push(`| server CPU per turn, 1 chat (server process only) | ${f(one.cpuPerTurn, 2)} ms | ${f(raw1?.cpuPerTurn, 2)} ms (raw, whole process) | <= 10 ms |`);
   if (perTurn) lines.push(`| CPU per turn, in-process server + client, sequential | ${f(perTurn.cpuInProcess, 2)} ms | | |`);
@@ -617,7 +628,8 @@ async function main() {
     perTurn.exampleSql.forEach((q, i) => console.log(`  ${String(i + 1).padStart(2)}. ${q.replace(/\s+/g, ' ').slice(0, 160)}`));
   }
   console.log(
-    `\n## Benchmark results (${os.cpus().length} cores, ${dataDir ? 'embedded PostgreSQL' : 'DATABASE_URL'}, ${f((performance.now() - benchStarted) / 1000, 0)} s)\n`,
+    `\n## Benchmark results (${os.cpus().length} cores, ${dataDir ? 'embedded PostgreSQL' : 'DATABASE_URL'}, ${f((performance.now() - benchStarted) / 1000, 0)} s, ` +
+      `load average ${loadAtStart} at start, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at end)\n`,
   );
   console.log(lines.join('\n'));
 }
