@@ -46,6 +46,9 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     // With the embedded server an outage is reported once by its supervisor, not once per pooled connection.
     onIdleError: (error) => log[database.embedded ? 'debug' : 'warn']({ error: error.message }, 'idle database connection lost'),
   });
+  // A pooled connection that dies while checked out (between the statements of a transaction) emits 'error'
+  // with no listener, which would crash the process; the statement that uses it fails by itself (SERVICE_BUSY).
+  db.pool.on('connect', (client) => client.on('error', (error) => log.debug({ error: error.message }, 'database connection lost')));
   const prisma = db.prisma;
   const metrics = createMetrics({ prisma, pool: db.pool, log: (msg, data) => log.debug(data ?? {}, msg) });
   const now = () => new Date();

