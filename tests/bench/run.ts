@@ -199,11 +199,15 @@ async function openChat(client: ChatClient, opts: { idempotencyKeys?: boolean } 
   const { context } = await client.context.create.mutate({ title: 'bench' });
   const waiters = new Map<string, (outcome: string) => void>();
   const ended = new Map<string, string>(); // a fast run can end before sendMessage's response arrives
-  const runOfMessage = new Map<string, string>();
-  const firstTokenAt = new Map<string, number>();
+  // One turn in flight per chat: its first token is the first text of a reply message not seen complete before.
+  const userMessages = new Set<string>();
+  const doneMessages = new Set<string>();
+  let turnStart: number | null = null;
+  let turnFirstToken: number | null = null;
   const mark = (messageId: string) => {
-    const runId = runOfMessage.get(messageId);
-    if (runId && !firstTokenAt.has(runId)) firstTokenAt.set(runId, performance.now());
+    if (turnStart !== null && turnFirstToken === null && !userMessages.has(messageId) && !doneMessages.has(messageId)) {
+      turnFirstToken = performance.now();
+    }
   };
   let onStarted!: () => void;
   const started = new Promise<void>((r) => (onStarted = r));
@@ -214,10 +218,12 @@ async function openChat(client: ChatClient, opts: { idempotencyKeys?: boolean } 
       onData: ({ data }: { data: StreamItem }) => {
         if (data.kind === 'event') {
           if (data.type === 'message.created') {
-            const m = data.payload.message;
-            if (m.role === 'assistant' && m.runId) runOfMessage.set(m.id, m.runId);
-          } else if (data.type === 'message.checkpointed' || data.type === 'message.completed') {
+            if (data.payload.message.role === 'user') userMessages.add(data.payload.message.id);
+          } else if (data.type === 'message.checkpointed') {
             mark(data.payload.messageId);
+          } else if (data.type === 'message.completed') {
+            mark(data.payload.messageId);
+            doneMessages.add(data.payload.messageId);
           } else if (
             data.type === 'run.completed' ||
             data.type === 'run.failed' ||
@@ -238,23 +244,32 @@ async function openChat(client: ChatClient, opts: { idempotencyKeys?: boolean } 
   return {
     async turn(content) {
       const t0 = performance.now();
-      const sent = await client.chat.sendMessage.mutate({
-        contextId: context.id,
-        content,
-        ...(opts.idempotencyKeys ? { idempotencyKey: randomUUID() } : {}),
-      });
-      const runId = sent.run.id;
-      const outcome =
-        ended.get(runId) ??
-        (await withTimeout(new Promise<string>((r) => waiters.set(runId, r)), TURN_TIMEOUT_MS, `run ${runId}`).finally(() =>
-          waiters.delete(runId),
-        ));
-      const latencyMs = performance.now() - t0;
-      ended.delete(runId);
-      const ft = firstTokenAt.get(runId);
-      firstTokenAt.delete(runId);
-      if (outcome !== 'run.completed') throw new Error(`run ended ${outcome}`);
-      return { latencyMs, ...(ft !== undefined ? { firstTokenMs: ft - t0 } : {}) };
+      turnStart = t0;
+      turnFirstToken = null;
+      try {
+        const sent = await withTimeout(
+          client.chat.sendMessage.mutate({
+            contextId: context.id,
+            content,
+            ...(opts.idempotencyKeys ? { idempotencyKey: randomUUID() } : {}),
+          }),
+          TURN_TIMEOUT_MS,
+          'sendMessage',
+        );
+        const runId = sent.run.id;
+        const outcome =
+          ended.get(runId) ??
+          (await withTimeout(new Promise<string>((r) => waiters.set(runId, r)), TURN_TIMEOUT_MS, `run ${runId}`).finally(() =>
+            waiters.delete(runId),
+          ));
+        const latencyMs = performance.now() - t0;
+        ended.delete(runId);
+        if (outcome !== 'run.completed') throw new Error(`run ended ${outcome}`);
+        const ft: number | null = turnFirstToken;
+        return { latencyMs, ...(ft !== null ? { firstTokenMs: ft - t0 } : {}) };
+      } finally {
+        turnStart = null;
+      }
     },
     close: () => sub.unsubscribe(),
   };
