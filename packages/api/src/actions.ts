@@ -50,12 +50,12 @@ export class ChatActions {
     return idempotent<T>(d.idempotency, { ownerId, procedure, key, request }, d.idempotencyTtlMs, d.now, action);
   }
 
-  /** One attempt of load → change → save; `idempotent` retries on a lost race. */
+  /** Load → change → save with the context's writers serialised (the repository never loses a race). */
   private change<T>(
     ownerId: string,
     contextId: string,
     fn: (a: ContextAggregate) => T,
-    record: ((response: T) => IdempotencyWrite) | undefined,
+    record: ((response: T) => IdempotencyWrite | undefined) | undefined,
     load?: LoadOptions,
   ): Promise<T> {
     return mutate(
@@ -65,7 +65,7 @@ export class ChatActions {
         if (a.context.ownerId !== ownerId) throw notFound('context', contextId);
         return fn(a);
       },
-      { retries: 0, ...(load ? { load } : {}), ...(record ? { idempotency: record } : {}) },
+      { ...(load ? { load } : {}), ...(record ? { idempotency: record } : {}) },
     );
   }
 
@@ -148,42 +148,33 @@ export class ChatActions {
     input: { contextId: string; content: string; clientMessageId?: string; idempotencyKey?: string; editOfMessageId?: string },
   ) {
     const { idempotencyKey, ...request } = input;
-    type Sent = { message: MessageRecord; run: RunRecord };
-    const existing = async (): Promise<Sent | null> => {
-      if (!input.clientMessageId) return null;
-      const message = await this.deps.reads.messageByClientId(input.contextId, input.clientMessageId);
-      if (!message?.runId) return null;
-      const context = await this.deps.reads.context(input.contextId);
-      if (!context || context.ownerId !== ownerId) throw notFound('context', input.contextId);
-      const run = await this.deps.reads.run(message.runId);
-      return run ? { message, run } : null;
+    type Sent = { message: MessageRecord; run: RunRecord; replayed?: boolean };
+    const load: LoadOptions = {
+      ...(input.editOfMessageId ? { messageIds: [input.editOfMessageId] } : {}),
+      ...(input.clientMessageId ? { clientMessageIds: [input.clientMessageId] } : {}),
     };
-    try {
-      return await this.once<Sent>(ownerId, 'chat.sendMessage', idempotencyKey, request, async (record) => {
-        // clientMessageId is unique per context: a resend without the key is answered, never stored twice.
-        const already = await existing();
-        if (already) return { ...already, replayed: true };
-        return this.change(
-          ownerId,
-          input.contextId,
-          (a) =>
-            a.acceptUserMessage({
-              messageId: this.deps.ids.next('msg'),
-              runId: this.deps.ids.next('run'),
-              text: input.content,
-              clientMessageId: input.clientMessageId ?? null,
-              editOfMessageId: input.editOfMessageId,
-              newBranchId: this.deps.ids.next('br'),
-            }),
-          record,
-          input.editOfMessageId ? { messageIds: [input.editOfMessageId] } : undefined,
-        );
-      });
-    } catch (error) {
-      const already = (error as { code?: string }).code === 'P2002' ? await existing() : null;
-      if (already) return { ...already, replayed: true };
-      throw error;
-    }
+    return this.once<Sent>(ownerId, 'chat.sendMessage', idempotencyKey, request, (record) =>
+      this.change(
+        ownerId,
+        input.contextId,
+        (a): Sent => {
+          // clientMessageId is unique per context: a resend (even without the key) is answered, never stored twice.
+          const already = input.clientMessageId ? a.messageByClientId(input.clientMessageId) : null;
+          if (already?.runId) return { message: { ...already }, run: { ...a.run(already.runId) }, replayed: true };
+          return a.acceptUserMessage({
+            messageId: this.deps.ids.next('msg'),
+            runId: this.deps.ids.next('run'),
+            text: input.content,
+            clientMessageId: input.clientMessageId ?? null,
+            editOfMessageId: input.editOfMessageId,
+            newBranchId: this.deps.ids.next('br'),
+          });
+        },
+        // A replay writes nothing, not even a second record for its key.
+        record ? (sent) => (sent.replayed ? undefined : record(sent)) : undefined,
+        Object.keys(load).length ? load : undefined,
+      ),
+    );
   }
 
   approveTools(

@@ -27,6 +27,17 @@ const schema = z
     IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
     IDEMPOTENCY_PURGE_INTERVAL_MS: int(60_000, 50),
     HISTORY_BUDGET_CHARS: int(48000, 100),
+    /** Deltas of a streaming reply are coalesced for this long (the first goes at once). */
+    DELTA_FLUSH_MS: int(50, 0),
+    /** Database connections per process, and how long a request waits for one before SERVICE_BUSY. */
+    DB_POOL_MAX: int(20, 2),
+    DB_POOL_WAIT_MS: int(5000, 10),
+    /** Actions (mutations) handled at once per process, and how long one waits for a slot before SERVICE_BUSY. */
+    MAX_INFLIGHT_ACTIONS: int(256, 1),
+    ACTION_QUEUE_WAIT_MS: int(10000, 0),
+    /** Subscriptions joining (reading their backlog) at once per process; the rest wait their turn. */
+    MAX_CONCURRENT_JOINS: int(16, 1),
+    JOIN_QUEUE_WAIT_MS: int(15000, 0),
     SHUTDOWN_GRACE_MS: int(5000, 0),
     /** Artificial latency before each tool runs, for demos and failure drills. */
     TOOL_DELAY_MS: int(0),

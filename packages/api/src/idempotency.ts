@@ -36,7 +36,7 @@ export function stableJson(value: unknown): string {
 }
 
 const isUniqueViolation = (error: unknown) =>
-  typeof error === 'object' && error !== null && (error as { code?: string }).code === 'P2002';
+  typeof error === 'object' && error !== null && ['P2002', '23505'].includes((error as { code?: string }).code ?? '');
 
 export async function idempotent<T extends object>(
   store: IdempotencyStore,

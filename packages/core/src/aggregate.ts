@@ -144,6 +144,11 @@ export class ContextAggregate {
       .filter((t) => t.runId === runId)
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   }
+  /** A loaded message by its client id (load it with `clientMessageIds`). */
+  messageByClientId(clientMessageId: string): MessageRecord | null {
+    for (const m of this.view.messages.values()) if (m.clientMessageId === clientMessageId) return m;
+    return null;
+  }
   messagesOf(runId: string): MessageRecord[] {
     return [...this.view.messages.values()].filter((m) => m.runId === runId).sort((a, b) => a.seq - b.seq);
   }

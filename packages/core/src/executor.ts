@@ -1,16 +1,37 @@
-import type { RequestedToolCall } from './aggregate.ts';
+import type { ContextAggregate, RequestedToolCall } from './aggregate.ts';
 import { LeaseLostError, ShutdownSignal } from './errors.ts';
 import { buildModelHistory } from './history.ts';
 import { ContextSession } from './mutate.ts';
-import type { CorePorts } from './ports.ts';
+import type { CorePorts, ModelChunk } from './ports.ts';
+import type { ContextRecord, RunRecord } from './records.ts';
 
 export interface ExecutorConfig {
   owner: string;
   leaseMs: number;
   checkpointMs: number;
-  /** Deltas are coalesced for this long before they are published. */
+  /** Deltas are coalesced for this long before they are published (the first one goes at once). */
   deltaFlushMs: number;
   historyBudgetChars: number;
+}
+
+interface StartedReply {
+  messageId: string;
+  run: RunRecord;
+  context: ContextRecord;
+  /** Trigger messages of queued runs: not part of this run's history. */
+  waiting: Set<string>;
+  headBefore: string | null;
+}
+
+/** What a worker's claim did: how long the run waited, and the reply it started (if the model is next). */
+export interface Claim {
+  queuedMs: number;
+  reply: StartedReply | null;
+}
+
+/** The model's own failure (its stream threw or said error): the run ends `error`. */
+class ModelFailure {
+  constructor(readonly message: string) {}
 }
 
 /**
@@ -18,12 +39,34 @@ export interface ExecutorConfig {
  * the lease is lost; saves after every step (DESIGN §5). Every write checks
  * that this process still holds the lease, so a worker that was presumed dead
  * can never write over its successor.
+ *
+ * Only the model (or a tool) can fail a run. A write that fails (database
+ * away, pool full) is thrown to the worker, which hands the run back for a
+ * retry: another writer or an outage is never the run's failure. Writers to
+ * the context are serialised by the repository, so no step loses a race.
  */
 export class RunExecutor {
+  /** Text of the replies this process is streaming now, for subscribers that join mid-reply. */
+  readonly liveText = new Map<string, { contextId: string; text: () => string }>();
+
   constructor(
     private readonly ports: CorePorts,
     private readonly config: ExecutorConfig,
   ) {}
+
+  /**
+   * The worker's claim, as one change: take the lease and, when the model is
+   * next, start the reply in the same transaction (a turn is three: accept,
+   * claim + start, complete).
+   */
+  claim(runId: string, leaseExpiresAt: Date) {
+    return (a: ContextAggregate): Claim | null => {
+      if (!a.claimRun(runId, this.config.owner, leaseExpiresAt)) return null;
+      const run = a.run(runId);
+      const queuedMs = Date.now() - run.createdAt.getTime();
+      return { queuedMs, reply: a.state.type === 'ProcessingUserMessage' ? this.beginReply(a, runId) : null };
+    };
+  }
 
   /** `session`: the one that claimed the run, so its saved state is reused. */
   async execute(
@@ -31,17 +74,23 @@ export class RunExecutor {
     runId: string,
     abort: AbortSignal,
     session = new ContextSession(this.ports.repo, contextId),
+    claim: Claim | null = null,
   ): Promise<void> {
     const { owner } = this.config;
+    const claimedAt = Date.now();
+    let started = claim?.reply ?? null;
     for (;;) {
       if (abort.aborted) return;
       const aggregate = await session.read();
       const run = aggregate.activeRun;
       if (!run || run.id !== runId || run.leaseOwner !== owner || run.status !== 'processing') return;
       switch (aggregate.state.type) {
-        case 'ProcessingUserMessage':
-          await this.modelStep(session, runId, abort);
+        case 'ProcessingUserMessage': {
+          const reply = started ?? (await session.apply((a) => this.beginReply(a, runId)));
+          started = null;
+          await this.modelStep(session, runId, abort, claimedAt, reply);
           break;
+        }
         case 'ExecutingTools':
           await this.toolStep(session, runId);
           break;
@@ -51,87 +100,77 @@ export class RunExecutor {
     }
   }
 
-  private async modelStep(session: ContextSession, runId: string, abort: AbortSignal) {
-    const { repo, ids, model, tools, bus } = this.ports;
+  /** Starts the assistant message of a model step (a change: saved by the caller). */
+  private beginReply(a: ContextAggregate, runId: string): StartedReply {
+    const run = a.assertLease(runId, this.config.owner);
+    const messageId = this.ports.ids.next('msg');
+    a.startReply(runId, this.config.owner, messageId);
+    const waiting = new Set(a.queue.map((r) => r.triggerMessageId));
+    return { messageId, run: { ...run }, context: { ...a.context }, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
+  }
+
+  private async modelStep(session: ContextSession, runId: string, abort: AbortSignal, claimedAt: number, started: StartedReply) {
+    const { repo, bus, observer } = this.ports;
     const { owner } = this.config;
     const contextId = session.contextId;
-    const messageId = ids.next('msg');
-    const started = await session.apply((a) => {
-      const run = a.assertLease(runId, owner);
-      a.startReply(runId, owner, messageId);
-      const waiting = new Set(a.queue.map((r) => r.triggerMessageId));
-      return { run: { ...run }, context: { ...a.context }, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
-    });
+    const { messageId } = started;
     const path = await repo.loadPath(contextId, started.headBefore);
     const history = buildModelHistory(path, started.run, started.waiting, this.config.historyBudgetChars);
 
     let text = '';
-    let published = 0;
+    let saved = 0;
     let lastCheckpoint = Date.now();
-    let lastFlush = Date.now();
-    let checkpointRequested = false;
-    let failure: string | null = null;
     const calls: RequestedToolCall[] = [];
-    const flushDeltas = async () => {
-      if (text.length === published) return;
-      const chunk = text.slice(published);
-      const offset = published;
-      published = text.length;
-      await bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } });
+    const deltas = new DeltaPublisher((offset, chunk) =>
+      bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } }),
+      this.config.deltaFlushMs,
+    );
+    this.liveText.set(messageId, { contextId, text: () => text });
+    const checkpoint = async () => {
+      const current = text;
+      await session.apply((a) => {
+        a.assertLease(runId, owner);
+        a.checkpoint(messageId, current);
+      });
+      saved = current.length;
     };
-    const stopListening = bus.onCheckpointRequest((id) => {
-      if (id === messageId) checkpointRequested = true;
-    });
     /** The run ended early (cancel, lease lost, shutdown): store what was streamed, if still allowed. */
     const keepPartial = async () => {
-      await flushDeltas().catch(() => {});
+      await deltas.flush(text).catch(() => {});
+      if (text.length === saved) return;
       if (abort.reason instanceof ShutdownSignal) {
         // Still ours: save the text so the hand-back marks the whole partial reply.
-        await session.apply((a) => {
-          a.assertLease(runId, owner);
-          a.checkpoint(messageId, text);
-        });
+        await checkpoint();
       } else {
-        await session.apply((a) => a.flushCancelledText(runId, messageId, text), { load: { messageIds: [messageId] }, fresh: true });
+        const current = text;
+        await session.apply((a) => a.flushCancelledText(runId, messageId, current), { load: { messageIds: [messageId] } });
       }
     };
 
     try {
-      for await (const chunk of model.stream({
-        model: started.context.model,
-        system: started.context.systemPrompt,
-        messages: history,
-        tools: tools.descriptors(),
-        signal: abort,
-      })) {
+      let failure: ModelFailure | null = null;
+      for await (const chunk of this.modelChunks(started.context, history, abort)) {
+        if (chunk instanceof ModelFailure) {
+          failure = chunk;
+          break;
+        }
         if (chunk.type === 'text') {
+          if (text.length === 0) observer?.firstToken?.({ runId, ms: Date.now() - claimedAt });
           text += chunk.text;
-          const now = Date.now();
-          if (now - lastFlush >= this.config.deltaFlushMs) {
-            lastFlush = now;
-            await flushDeltas();
-          }
-          if (checkpointRequested || now - lastCheckpoint >= this.config.checkpointMs) {
-            checkpointRequested = false;
-            lastCheckpoint = now;
-            await flushDeltas();
-            const current = text;
-            await session.apply((a) => {
-              a.assertLease(runId, owner);
-              a.checkpoint(messageId, current);
-            });
+          await deltas.offer(text);
+          if (Date.now() - lastCheckpoint >= this.config.checkpointMs) {
+            lastCheckpoint = Date.now();
+            await deltas.flush(text);
+            await checkpoint();
           }
         } else if (chunk.type === 'tool-call') {
           calls.push(this.requestedCall(chunk));
-        } else {
-          failure = chunk.error;
-          break;
         }
       }
-      await flushDeltas();
+      await deltas.flush(text);
       if (abort.aborted) return await keepPartial();
-      if (failure !== null) {
-        const error = failure;
+      if (failure) {
+        const error = failure.message;
         await session.apply((a) => {
           a.assertLease(runId, owner);
           a.checkpoint(messageId, text);
@@ -141,21 +180,56 @@ export class RunExecutor {
       }
       await session.apply((a) => a.completeReply(runId, owner, messageId, { text, toolCalls: calls }));
     } catch (error) {
-      if (abort.aborted) return await keepPartial();
-      if (error instanceof LeaseLostError) {
-        // Cancelled before the abort reached us: keep the text subscribers already saw.
-        await keepPartial();
-        throw error;
+      if (abort.aborted || error instanceof LeaseLostError) {
+        // Cancelled before the abort reached us, or handed back: keep the text subscribers already saw.
+        await keepPartial().catch(() => {});
+        if (!abort.aborted) throw error;
+        return;
       }
-      const message = error instanceof Error ? error.message : String(error);
-      await flushDeltas().catch(() => {});
-      await session.apply((a) => {
-        a.assertLease(runId, owner);
-        a.checkpoint(messageId, text);
-        a.fail(runId, message);
-      });
+      // A write failed (not the model): the worker hands the run back; the text saved so far stays.
+      await deltas.flush(text).catch(() => {});
+      throw error;
     } finally {
-      stopListening();
+      deltas.close();
+      this.liveText.delete(messageId);
+    }
+  }
+
+  /** The model's stream; its own errors come out as a ModelFailure chunk, never as a throw. */
+  private async *modelChunks(
+    context: { model: string; systemPrompt: string | null },
+    history: ReturnType<typeof buildModelHistory>,
+    abort: AbortSignal,
+  ): AsyncGenerator<ModelChunk | ModelFailure> {
+    const { model, tools } = this.ports;
+    let iterator: AsyncIterator<ModelChunk>;
+    try {
+      iterator = model
+        .stream({ model: context.model, system: context.systemPrompt, messages: history, tools: tools.descriptors(), signal: abort })
+        [Symbol.asyncIterator]();
+    } catch (error) {
+      yield new ModelFailure(messageOf(error));
+      return;
+    }
+    try {
+      for (;;) {
+        let step: IteratorResult<ModelChunk>;
+        try {
+          step = await iterator.next();
+        } catch (error) {
+          if (abort.aborted) return;
+          yield new ModelFailure(messageOf(error));
+          return;
+        }
+        if (step.done) return;
+        if (step.value.type === 'error') {
+          yield new ModelFailure(step.value.error);
+          return;
+        }
+        yield step.value;
+      }
+    } finally {
+      await iterator.return?.().catch(() => {});
     }
   }
 
@@ -184,11 +258,69 @@ export class RunExecutor {
       try {
         outcome = { ok: true, result: await tools.execute(call.name, call.args, { contextId, toolCallId: call.id }) };
       } catch (error) {
-        outcome = { ok: false, result: { error: error instanceof Error ? error.message : String(error) } };
+        outcome = { ok: false, result: { error: messageOf(error) } };
       }
       await session.apply((a) => a.finishTool(runId, owner, call.id, outcome), { load: { runIds: [runId] } });
     }
     const messageId = ids.next('msg');
     await session.apply((a) => a.completeToolStep(runId, owner, messageId));
+  }
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Coalesces a reply's deltas: the first text goes out at once (first token
+ * latency), later text at most once per `intervalMs`, whatever the model's
+ * chunking, so a streaming reply costs a bounded number of NOTIFYs per second.
+ */
+class DeltaPublisher {
+  private published = 0;
+  private lastFlush = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private latest = '';
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly publish: (offset: number, text: string) => Promise<void>,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** The whole text so far; published now or within the interval. */
+  offer(text: string): Promise<void> {
+    this.latest = text;
+    const wait = this.lastFlush + this.intervalMs - Date.now();
+    if (wait <= 0) return this.flush(text);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush(this.latest).catch(() => {});
+    }, wait);
+    return Promise.resolve();
+  }
+
+  flush(text: string): Promise<void> {
+    this.latest = text;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // A failed publish fails its caller, not every later flush.
+    const next = this.chain
+      .catch(() => {})
+      .then(async () => {
+        if (this.latest.length <= this.published) return;
+        const offset = this.published;
+        const chunk = this.latest.slice(offset);
+        this.published = this.latest.length;
+        this.lastFlush = Date.now();
+        await this.publish(offset, chunk);
+      });
+    this.chain = next;
+    return next;
+  }
+
+  close() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }

@@ -1,28 +1,17 @@
 import type { ContextAggregate } from './aggregate.ts';
-import { isConcurrencyError } from './errors.ts';
 import type { ContextRepository, IdempotencyWrite, LoadOptions } from './ports.ts';
 
-const RETRIES = 8;
-const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
-
 export interface ApplyOptions<T> {
-  /** Retries after a lost version race (default 8). */
-  retries?: number;
   /** Extra rows to load. */
   load?: LoadOptions;
-  /**
-   * Load first even if a saved aggregate is at hand. Needed when the change
-   * may decide to write nothing: a clean save checks no version, so a stale
-   * aggregate would go unnoticed.
-   */
-  fresh?: boolean;
   /** The idempotency record to write in the same transaction. */
-  idempotency?: (result: T) => IdempotencyWrite;
+  idempotency?: (result: T) => IdempotencyWrite | undefined;
 }
 
 /**
- * Load, change, save; on a lost version race, reload and apply the change
- * again (the change is a function of the fresh state, so this is safe).
+ * Load, change, save, with writers to the context serialised by the
+ * repository: the change always runs on the current state, so it never loses
+ * a race and never has to be retried by its caller.
  */
 export function mutate<T>(
   repo: ContextRepository,
@@ -35,10 +24,10 @@ export function mutate<T>(
 
 /**
  * `mutate` for a sequence of changes by one writer (the run executor): the
- * aggregate of the last successful save is reused for the next change instead
- * of loaded again. That is safe because the save is version-guarded: if anyone
- * else wrote meanwhile, the save fails, and the change is applied again to a
- * fresh load. An aggregate whose change threw or whose save failed is dropped.
+ * aggregate of the last successful save is reused for the next change when
+ * nobody wrote to the context since (the repository checks the version under
+ * the lock), so a step usually sends no load. An aggregate whose change threw
+ * or whose save failed is dropped.
  */
 export class ContextSession {
   private current: ContextAggregate | null = null;
@@ -54,22 +43,25 @@ export class ContextSession {
     return this.current;
   }
 
+  /** The last saved state, without loading. */
+  peek(): ContextAggregate | null {
+    return this.current;
+  }
+
+  /** Adopts an aggregate this writer just committed elsewhere (a claim). */
+  adopt(aggregate: ContextAggregate) {
+    this.current = aggregate;
+  }
+
   async apply<T>(change: (aggregate: ContextAggregate) => T, opts: ApplyOptions<T> = {}): Promise<T> {
-    if (opts.fresh) this.current = null;
-    const retries = opts.retries ?? RETRIES;
-    for (let attempt = 0; ; attempt++) {
-      const aggregate = this.current ?? (await this.repo.load(this.contextId, opts.load ?? {}));
-      this.current = null;
-      const result = change(aggregate);
-      try {
-        await this.repo.save(aggregate, opts.idempotency ? { idempotency: opts.idempotency(result) } : {});
-      } catch (error) {
-        if (!isConcurrencyError(error) || attempt >= retries) throw error;
-        await backoff(attempt);
-        continue;
-      }
-      this.current = aggregate;
-      return result;
-    }
+    const current = this.current;
+    this.current = null;
+    const { aggregate, result } = await this.repo.transact(this.contextId, change, {
+      current,
+      ...(opts.load ? { load: opts.load } : {}),
+      ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
+    });
+    this.current = aggregate;
+    return result;
   }
 }

@@ -20,6 +20,23 @@ export interface IdempotencyWrite {
 export interface LoadOptions {
   messageIds?: string[];
   runIds?: string[];
+  /** Messages with these client ids (a resent message is answered, never stored twice). */
+  clientMessageIds?: string[];
+}
+
+export interface TransactOptions<T> {
+  /** The writer's aggregate as of its last save: reused (no load) when nobody wrote since. */
+  current?: ContextAggregate | null;
+  /** Extra rows to load (forces a fresh load). */
+  load?: LoadOptions;
+  /** The idempotency record to write in the same transaction (undefined: none). */
+  idempotency?: (result: T) => IdempotencyWrite | undefined;
+}
+
+export interface Transacted<T> {
+  /** Committed: clean, at its new version. */
+  aggregate: ContextAggregate;
+  result: T;
 }
 
 export interface ContextRepository {
@@ -30,6 +47,13 @@ export interface ContextRepository {
    * events, in one transaction; sends no query at all when it is clean.
    */
   save(aggregate: ContextAggregate, extra?: { idempotency?: IdempotencyWrite }): Promise<void>;
+  /**
+   * Read-change-write with writers to the context serialised (DESIGN §5):
+   * waits for the context's lock, computes `change` on the current state
+   * (reusing `current` when it is still current), saves it in the same
+   * transaction. A lost race is resolved here, never returned.
+   */
+  transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts?: TransactOptions<T>): Promise<Transacted<T>>;
   /** The branch path ending at `headMessageId`, oldest first. */
   loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]>;
 }

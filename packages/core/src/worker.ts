@@ -1,5 +1,5 @@
 import { LeaseLostError, ShutdownSignal } from './errors.ts';
-import { RunExecutor, type ExecutorConfig } from './executor.ts';
+import { RunExecutor, type Claim, type ExecutorConfig } from './executor.ts';
 import { ContextSession, mutate } from './mutate.ts';
 import type { CorePorts } from './ports.ts';
 
@@ -39,6 +39,11 @@ export class RunWorker {
     private readonly log: (msg: string, data?: Record<string, unknown>) => void = () => {},
   ) {
     this.executor = new RunExecutor(ports, config);
+  }
+
+  /** Replies streaming in this process (their text so far), for subscribers joining mid-reply. */
+  get liveReplies() {
+    return this.executor.liveText;
   }
 
   get runningRunIds(): string[] {
@@ -82,14 +87,21 @@ export class RunWorker {
       if (this.active.has(runId) || !this.ports.model.supports(model)) continue;
       const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
       const session = new ContextSession(this.ports.repo, contextId);
-      const claimed = await session.apply((a) => a.claimRun(runId, this.config.owner, until)).catch(() => false);
-      if (claimed) this.launch(contextId, runId, session);
+      const claim = await session.apply(this.executor.claim(runId, until)).catch((error) => {
+        this.log('claim failed', { runId, error: String(error) });
+        return null;
+      });
+      if (claim) {
+        this.ports.observer?.runStarted?.({ runId, queuedMs: claim.queuedMs });
+        this.launch(contextId, runId, session, claim);
+      }
     }
   }
 
-  private launch(contextId: string, runId: string, session: ContextSession) {
+  private launch(contextId: string, runId: string, session: ContextSession, claim: Claim) {
     const abort = new AbortController();
     const { owner, leaseMs } = this.config;
+    const startedAt = Date.now();
     const stopWatching = this.ports.bus.subscribe(contextId, (event) => {
       if ((event.type === 'run.cancelled' || event.type === 'run.interrupted' || event.type === 'run.failed') && event.payload.runId === runId) {
         abort.abort(new Error(event.type));
@@ -97,26 +109,31 @@ export class RunWorker {
     });
     const renew = setInterval(async () => {
       const until = new Date(this.ports.clock().getTime() + leaseMs);
+      // A failed renewal (database away) is not a lost lease: the next one may succeed.
       const held = await this.ports.queue.renewLease(runId, owner, until).catch(() => true);
       if (!held) abort.abort(new LeaseLostError(runId));
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renew.unref?.();
 
     const done = this.executor
-      .execute(contextId, runId, abort.signal, session)
-      .catch((error) => {
+      .execute(contextId, runId, abort.signal, session, claim)
+      .catch(async (error) => {
         if (error instanceof LeaseLostError || abort.signal.aborted) return;
-        this.log('run failed unexpectedly', { runId, error: String(error) });
-        // Only while this process still holds the lease: another may have recovered the run meanwhile.
-        return mutate(this.ports.repo, contextId, (a) => {
-          if (a.rows.runs.get(runId)?.leaseOwner === owner) a.fail(runId, `internal error: ${String(error)}`);
-        }).then(() => {});
+        // Not the model's failure (that is recorded by the executor): a write failed, e.g. the
+        // database went away. Hand the run back for a retry; if even that fails, the lease expires
+        // and the sweep of any instance recovers it.
+        this.log('run step failed; handing the run back', { runId, error: String(error) });
+        await mutate(this.ports.repo, contextId, (a) => {
+          const r = a.rows.runs.get(runId);
+          if (r?.leaseOwner === owner && r.status === 'processing') a.recover(runId, this.config.maxAttempts);
+        }).catch((e) => this.log('could not hand back run; its lease will expire', { runId, error: String(e) }));
       })
-      .catch((error) => this.log('could not record run failure', { runId, error: String(error) }))
       .finally(() => {
         clearInterval(renew);
         stopWatching();
         this.active.delete(runId);
+        const status = session.peek()?.rows.runs.get(runId)?.status ?? 'unknown';
+        this.ports.observer?.runFinished?.({ runId, status, ms: Date.now() - startedAt });
         void this.poll();
       });
     this.active.set(runId, { contextId, abort, done });

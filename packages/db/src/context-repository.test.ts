@@ -5,14 +5,16 @@ import { PrismaContextRepository } from './context-repository.ts';
 import { createPrismaClient } from './prisma-client.ts';
 
 let db: ReturnType<typeof createPrismaClient>;
+let url: string;
 let repo: PrismaContextRepository;
 const clock = () => new Date();
 let n = 0;
 const id = (kind: string) => `${kind}_${process.pid}_${++n}`;
 
 beforeAll(async () => {
-  db = createPrismaClient(await createTestDatabase());
-  repo = new PrismaContextRepository(db.prisma, clock);
+  url = await createTestDatabase();
+  db = createPrismaClient(url);
+  repo = new PrismaContextRepository(db.pool, clock);
 });
 afterAll(async () => {
   await db?.close();
@@ -43,19 +45,21 @@ describe('dirty-flag repository on PostgreSQL', () => {
     expect(db.queryCount.value).toBe(0);
   });
 
-  it('a dirty save is one transaction holding the rows, the guarded context update and the events', async () => {
+  it('a dirty save is one transaction: one statement holding the rows, the guarded context update, the events and the NOTIFY', async () => {
     const contextId = await newContext();
-    const aggregate = await repo.load(contextId);
-    send(aggregate);
+    const current = await repo.load(contextId);
     db.queryCount.reset();
-    await repo.save(aggregate);
-    const log = db.queryCount.log;
+    const { aggregate } = await repo.transact(contextId, (a) => send(a), { current });
+    const log = db.queryCount.log.map((q) => q.trim()).filter((q) => !q.includes('FOR UPDATE'));
+    expect(db.queryCount.log[1]).toMatch(/^SELECT version FROM "Context" WHERE id = \$1 .*FOR UPDATE$/);
+    expect(log).toHaveLength(3); // BEGIN, lock (filtered), the one write statement, COMMIT
     expect(log[0]).toBe('BEGIN');
     expect(log.at(-1)).toBe('COMMIT');
-    expect(log.filter((q) => q === 'BEGIN' || q === 'COMMIT')).toHaveLength(2);
-    expect(log.some((q) => /UPDATE "public"\."Context"/.test(q) && /"version" = \$/.test(q))).toBe(true);
-    expect(log.some((q) => /INSERT INTO "public"\."Message"/.test(q))).toBe(true);
-    expect(log.some((q) => /INSERT INTO "public"\."Event"/.test(q))).toBe(true);
+    expect(log[1]).toMatch(/UPDATE "Context" SET[\s\S]*WHERE id = \$\d+ AND version = \$\d+/);
+    expect(log[1]).toMatch(/INSERT INTO "Message"/);
+    expect(log[1]).toMatch(/INSERT INTO "Run"/);
+    expect(log[1]).toMatch(/INSERT INTO "Event"/);
+    expect(log[1]).toMatch(/pg_notify/);
     expect(aggregate.isDirty).toBe(false);
 
     // Saved: the next load sees it, and the version moved on by one.
@@ -82,6 +86,50 @@ describe('dirty-flag repository on PostgreSQL', () => {
     expect(messages).toHaveLength(1);
     const events = await db.prisma.event.count({ where: { contextId } });
     expect(events).toBe((await repo.load(contextId)).context.lastEventSeq);
+  });
+
+  it('transact serialises writers: 40 concurrent changes on stale reads all land, in one order, none lost', async () => {
+    const contextId = await newContext();
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => repo.transact(contextId, (a) => send(a, `m${i}`).message.seq)),
+    );
+    const seqs = results.map((r) => r.result).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const after = await repo.load(contextId);
+    expect(after.context.version).toBe(40);
+    expect(await db.prisma.message.count({ where: { contextId } })).toBe(40);
+    const events = await db.prisma.event.findMany({ where: { contextId }, orderBy: { seq: 'asc' }, select: { seq: true } });
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: after.context.lastEventSeq }, (_, i) => i + 1));
+  });
+
+  it('transact across two repositories (two processes) is serialised by the row lock', async () => {
+    const other = createPrismaClient(url);
+    try {
+      const repo2 = new PrismaContextRepository(other.pool, clock);
+      const contextId = await newContext();
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? repo : repo2).transact(contextId, (a) => send(a, `x${i}`))),
+      );
+      expect((await repo.load(contextId)).context.version).toBe(20);
+      expect(await db.prisma.message.count({ where: { contextId } })).toBe(20);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('transact reuses the writer\'s aggregate when nobody wrote since, and reloads when someone did', async () => {
+    const contextId = await newContext();
+    const first = await repo.transact(contextId, (a) => send(a));
+    db.queryCount.reset();
+    await repo.transact(contextId, (a) => a.update({ title: 'renamed' }), { current: first.aggregate });
+    expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(false); // no load
+    const stale = (await repo.transact(contextId, (a) => a.update({ title: 'again' }))).aggregate;
+    await repo.transact(contextId, (a) => a.update({ title: 'someone else' }));
+    db.queryCount.reset();
+    const { aggregate } = await repo.transact(contextId, (a) => a.update({ title: 'mine' }), { current: stale });
+    expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(true); // reloaded
+    expect(aggregate.context.version).toBe(5);
+    expect((await repo.load(contextId)).context.title).toBe('mine');
   });
 
   it('a failure inside the transaction leaves nothing half-written', async () => {

@@ -3,29 +3,18 @@ import {
   ContextAggregate,
   notFound,
   type Clock,
-  type ContextEvent,
   type ContextRepository,
   type ContextView,
   type IdempotencyWrite,
   type LoadOptions,
   type MessageRecord,
+  type TransactOptions,
+  type Transacted,
 } from '@chat/core';
-import type { PrismaClient } from './generated/prisma/client.ts';
-import {
-  contextColumns,
-  fromJsonRow,
-  json,
-  jsonOrDbNull,
-  messageColumns,
-  runColumns,
-  toBranch,
-  toContext,
-  toMessage,
-  toRun,
-  toToolCall,
-  toolCallColumns,
-} from './mappers.ts';
-import { EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
+import type pg from 'pg';
+import { KeyedLock } from './keyed-lock.ts';
+import { fromJsonRow, toBranch, toContext, toMessage, toRun, toToolCall } from './mappers.ts';
+import { buildSaveStatement } from './save-statement.ts';
 
 const OPEN_RUN_STATUSES = ['pending', 'processing', 'awaiting_approval'];
 
@@ -38,58 +27,63 @@ interface SnapshotRow {
   toolCalls: JsonRow[];
 }
 
-/** Whether a worker may now have a run to claim: a run became active, was handed off, or re-queued. */
-function makesWorkAvailable(event: ContextEvent): boolean {
-  switch (event.type) {
-    case 'run.queued':
-      return true;
-    case 'run.status_changed':
-      return event.payload.status === 'pending' || event.payload.status === 'processing';
-    case 'context.updated':
-      return typeof event.payload.changes.activeRunId === 'string';
-    default:
-      return false;
-  }
-}
+/**
+ * One statement, so one consistent snapshot: the context row and the runs it
+ * names come from the same moment (separate reads could see a run finish in
+ * between and leave the state pointing at a run not loaded).
+ */
+const LOAD_SQL = `
+  WITH ctx AS (SELECT * FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL),
+  extra_messages AS (
+    SELECT * FROM "Message" WHERE "contextId" = $1 AND (id = ANY($3::text[]) OR "clientMessageId" = ANY($5::text[]))
+  ),
+  runs AS (
+    SELECT * FROM "Run" WHERE "contextId" = $1 AND (
+      status = ANY($2::text[]) OR id = ANY($4::text[]) OR id IN (SELECT "runId" FROM extra_messages)
+    )
+  )
+  SELECT
+    (SELECT row_to_json(ctx) FROM ctx) AS context,
+    (SELECT coalesce(json_agg(b), '[]') FROM "Branch" b WHERE b."contextId" = $1) AS branches,
+    (SELECT coalesce(json_agg(r), '[]') FROM runs r) AS runs,
+    (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m."contextId" = $1 AND (
+      m."runId" IN (SELECT id FROM runs) OR m.id IN (SELECT "triggerMessageId" FROM runs) OR m.id IN (SELECT id FROM extra_messages)
+    )) AS messages,
+    (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" IN (SELECT id FROM runs)) AS "toolCalls"`;
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /**
- * The dirty-flag repository (DESIGN §5). `save` is the one place where a
- * context's changes are written: nothing when clean; otherwise one transaction
- * with the version-guarded context row, the changed rows, the events, the
- * idempotency record, and a NOTIFY that Postgres delivers only on commit.
+ * The dirty-flag repository (DESIGN §5), the one place where a context's
+ * changes are written. Writers to one context are serialised: `transact`
+ * takes an in-process lock per context, then the context row's lock
+ * (`SELECT ... FOR UPDATE`) inside the transaction, and only then computes the
+ * change on the current state, so a lost race never reaches a client or a
+ * run. The save is one statement (save-statement.ts) guarded by the version.
+ * The SQL goes straight through the pg pool that Prisma's adapter also uses:
+ * on this path the ORM's per-statement cost was half the server's CPU.
  */
 export class PrismaContextRepository implements ContextRepository {
+  private readonly locks = new KeyedLock();
+
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly pool: pg.Pool,
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * One statement, so one consistent snapshot: the context row and the runs
-   * it names come from the same moment (separate reads could see a run finish
-   * in between and leave the state pointing at a run not loaded).
-   */
-  async load(contextId: string, opts: LoadOptions = {}): Promise<ContextAggregate> {
-    const [row] = await this.prisma.$queryRaw<SnapshotRow[]>`
-      WITH ctx AS (SELECT * FROM "Context" WHERE id = ${contextId} AND "deletedAt" IS NULL),
-      extra_messages AS (
-        SELECT * FROM "Message" WHERE "contextId" = ${contextId} AND id = ANY(${opts.messageIds ?? []}::text[])
-      ),
-      runs AS (
-        SELECT * FROM "Run" WHERE "contextId" = ${contextId} AND (
-          status = ANY(${OPEN_RUN_STATUSES}::text[])
-          OR id = ANY(${opts.runIds ?? []}::text[])
-          OR id IN (SELECT "runId" FROM extra_messages)
-        )
-      )
-      SELECT
-        (SELECT row_to_json(ctx) FROM ctx) AS context,
-        (SELECT coalesce(json_agg(b), '[]') FROM "Branch" b WHERE b."contextId" = ${contextId}) AS branches,
-        (SELECT coalesce(json_agg(r), '[]') FROM runs r) AS runs,
-        (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m."contextId" = ${contextId} AND (
-          m."runId" IN (SELECT id FROM runs) OR m.id IN (SELECT "triggerMessageId" FROM runs) OR m.id IN (SELECT id FROM extra_messages)
-        )) AS messages,
-        (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" IN (SELECT id FROM runs)) AS "toolCalls"`;
+  load(contextId: string, opts: LoadOptions = {}): Promise<ContextAggregate> {
+    return this.loadWith(this.pool, contextId, opts);
+  }
+
+  private async loadWith(db: Queryable, contextId: string, opts: LoadOptions = {}): Promise<ContextAggregate> {
+    const { rows } = await db.query<SnapshotRow>(LOAD_SQL, [
+      contextId,
+      OPEN_RUN_STATUSES,
+      opts.messageIds ?? [],
+      opts.runIds ?? [],
+      opts.clientMessageIds ?? [],
+    ]);
+    const row = rows[0];
     if (!row?.context) throw notFound('context', contextId);
     const view: ContextView = {
       context: toContext(fromJsonRow(row.context)),
@@ -101,105 +95,78 @@ export class PrismaContextRepository implements ContextRepository {
     return ContextAggregate.load(view, this.clock);
   }
 
+  /** Saves an aggregate computed without the lock (a new context, or a caller that handles the race itself). */
   async save(aggregate: ContextAggregate, extra: { idempotency?: IdempotencyWrite } = {}): Promise<void> {
     if (!aggregate.isDirty && !extra.idempotency) return;
-    const view = aggregate.rows;
-    const ctx = view.context;
-    const events = aggregate.uncommittedEvents;
-    const expected = aggregate.expectedVersion;
-    const newVersion = expected === null ? 0 : expected + 1;
-
-    await this.prisma.$transaction(async (tx) => {
-      if (aggregate.isDirty) {
-        if (expected === null) {
-          await tx.context.create({
-            data: { id: ctx.id, ownerId: ctx.ownerId, createdAt: ctx.createdAt, version: 0, ...contextColumns(ctx) },
-          });
-        } else {
-          const { count } = await tx.context.updateMany({
-            where: { id: ctx.id, version: expected },
-            data: { ...contextColumns(ctx), version: newVersion },
-          });
-          if (count === 0) throw new ConcurrencyError(ctx.id, expected);
-        }
-        const changes = aggregate.rowChanges;
-        const created = (table: string) => changes.filter((c) => c.table === table && c.isNew).map((c) => c.id);
-        const changed = (table: string) => changes.filter((c) => c.table === table && !c.isNew);
-
-        const newBranches = created('branch').map((id) => view.branches.get(id)!);
-        if (newBranches.length) await tx.branch.createMany({ data: newBranches });
-        for (const { id } of changed('branch')) {
-          await tx.branch.updateMany({ where: { id }, data: { headMessageId: view.branches.get(id)!.headMessageId } });
-        }
-        const newRuns = created('run').map((id) => view.runs.get(id)!);
-        // A message refers to its run and a run to its trigger message; neither has a foreign key, so order is free.
-        if (newRuns.length) await tx.run.createMany({ data: newRuns });
-        for (const change of changed('run')) {
-          await tx.run.updateMany({ where: { id: change.id }, data: runColumns(view.runs.get(change.id)!, change.lease ?? false) });
-        }
-        const newMessages = created('message').map((id) => view.messages.get(id)!);
-        if (newMessages.length) {
-          await tx.message.createMany({ data: newMessages.map((m) => ({ ...m, parts: json(m.parts) })) });
-        }
-        for (const { id } of changed('message')) {
-          await tx.message.updateMany({ where: { id }, data: messageColumns(view.messages.get(id)!) });
-        }
-        const newToolCalls = created('toolCall').map((id) => view.toolCalls.get(id)!);
-        if (newToolCalls.length) {
-          await tx.toolCall.createMany({
-            data: newToolCalls.map((t) => ({ ...t, args: json(t.args), result: jsonOrDbNull(t.result) })),
-          });
-        }
-        for (const { id } of changed('toolCall')) {
-          await tx.toolCall.updateMany({ where: { id }, data: toolCallColumns(view.toolCalls.get(id)!) });
-        }
-        if (events.length) {
-          await tx.event.createMany({
-            data: events.map((e) => ({
-              contextId: e.contextId,
-              seq: e.seq,
-              type: e.type,
-              payload: json(e.payload),
-              createdAt: e.createdAt,
-            })),
-          });
-          const notification: EventsNotification = {
-            c: ctx.id,
-            f: events[0]!.seq,
-            s: events.at(-1)!.seq,
-            w: events.some(makesWorkAvailable),
-          };
-          await tx.$executeRaw`SELECT pg_notify(${EVENTS_CHANNEL}, ${JSON.stringify(notification)})`;
-        }
+    const committed = await this.inTransaction(async (client) => {
+      if (aggregate.expectedVersion !== null && aggregate.isDirty) {
+        // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
+        const { rows } = await client.query<{ version: number }>('SELECT version FROM "Context" WHERE id = $1 FOR UPDATE', [aggregate.id]);
+        if (rows[0]?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion);
       }
-      if (extra.idempotency) {
-        const r = extra.idempotency;
-        await tx.idempotencyRecord.create({
-          data: {
-            ownerId: r.ownerId,
-            procedure: r.procedure,
-            key: r.key,
-            requestHash: r.requestHash,
-            status: 'completed',
-            response: json(r.response),
-            expiresAt: r.expiresAt,
-          },
-        });
-      }
+      return this.write(client, aggregate, extra.idempotency);
     });
-    if (aggregate.isDirty) aggregate.markCommitted(newVersion);
+    committed();
+  }
+
+  async transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T>> {
+    return this.locks.run(contextId, async () => {
+      const out = await this.inTransaction(async (client) => {
+        const { rows } = await client.query<{ version: number }>(
+          'SELECT version FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE',
+          [contextId],
+        );
+        if (!rows[0]) throw notFound('context', contextId);
+        const current = opts.current;
+        const reuse = current && !opts.load && current.expectedVersion === rows[0].version && !current.isDirty;
+        const aggregate = reuse ? current : await this.loadWith(client, contextId, opts.load);
+        const result = change(aggregate);
+        const committed = await this.write(client, aggregate, opts.idempotency?.(result));
+        return { aggregate, result, committed };
+      });
+      out.committed();
+      return { aggregate: out.aggregate, result: out.result };
+    });
+  }
+
+  /** Writes the aggregate's changes; returns what to do once the transaction committed. */
+  private async write(client: Queryable, aggregate: ContextAggregate, idempotency: IdempotencyWrite | undefined): Promise<() => void> {
+    if (!aggregate.isDirty && !idempotency) return () => {};
+    const statement = buildSaveStatement(aggregate, idempotency, this.clock());
+    const { rows } = await client.query<{ saved: number }>(statement.text, statement.values);
+    if (!aggregate.isDirty) return () => {};
+    const expected = aggregate.expectedVersion;
+    if (rows[0]?.saved !== 1) throw new ConcurrencyError(aggregate.id, expected ?? -1);
+    return () => aggregate.markCommitted(expected === null ? 0 : expected + 1);
+  }
+
+  private async inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]> {
     if (!headMessageId) return [];
-    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
-      WITH RECURSIVE path(id, "parentId") AS (
-        SELECT id, "parentId" FROM "Message" WHERE id = ${headMessageId} AND "contextId" = ${contextId}
+    const { rows } = await this.pool.query<{ m: JsonRow }>(
+      `WITH RECURSIVE path(id, "parentId") AS (
+        SELECT id, "parentId" FROM "Message" WHERE id = $1 AND "contextId" = $2
         UNION ALL
         SELECT m.id, m."parentId" FROM "Message" m JOIN path p ON m.id = p."parentId"
       )
-      SELECT id FROM path`;
-    const rows = await this.prisma.message.findMany({ where: { id: { in: ids.map((r) => r.id) } }, orderBy: { seq: 'asc' } });
-    return rows.map(toMessage);
+      SELECT row_to_json(m) AS m FROM "Message" m WHERE m.id IN (SELECT id FROM path) ORDER BY m.seq`,
+      [headMessageId, contextId],
+    );
+    return rows.map((r) => toMessage(fromJsonRow(r.m)));
   }
 }

@@ -16,7 +16,7 @@ const LOG_LIMIT = 1000;
 
 export function createPrismaClient(
   databaseUrl: string,
-  opts: { poolMax?: number; onIdleError?: (error: Error) => void } = {},
+  opts: { poolMax?: number; poolWaitMs?: number; onIdleError?: (error: Error) => void } = {},
 ): {
   prisma: PrismaClient;
   /** The pg pool under Prisma; hot paths may send their own SQL through it. */
@@ -34,7 +34,15 @@ export function createPrismaClient(
       this.log.length = 0;
     },
   };
-  const pool = new pg.Pool({ connectionString: databaseUrl, ...(opts.poolMax ? { max: opts.poolMax } : {}) });
+  // Bounded: a request waits at most poolWaitMs for a connection (then SERVICE_BUSY, see unavailable.ts);
+  // a row lock is waited for at most 10 s; a transaction left open by a stuck process is ended by the server.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: opts.poolMax ?? 20,
+    connectionTimeoutMillis: opts.poolWaitMs ?? 5000,
+    lock_timeout: 10_000,
+    idle_in_transaction_session_timeout: 60_000,
+  });
   // An idle pooled connection that the server drops (restart, failover, admin) must not crash the
   // process: pg drops it from the pool and the next query opens a new one.
   pool.on('error', (error) => opts.onIdleError?.(error));

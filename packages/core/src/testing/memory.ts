@@ -1,7 +1,7 @@
 import { ContextAggregate, type Clock } from '../aggregate.ts';
 import { ConcurrencyError, notFound } from '../errors.ts';
 import type { ContextEvent } from '../events.ts';
-import type { ContextRepository } from '../ports.ts';
+import type { ContextRepository, TransactOptions, Transacted } from '../ports.ts';
 import type { MessageRecord } from '../records.ts';
 import type { ContextView } from '../view.ts';
 
@@ -35,6 +35,26 @@ export class MemoryRepository implements ContextRepository {
     this.events.set(aggregate.id, [...(this.events.get(aggregate.id) ?? []), ...structuredClone([...aggregate.uncommittedEvents])]);
     this.saves++;
     aggregate.markCommitted(version);
+  }
+
+  private tail = Promise.resolve();
+
+  /** Serialised like the database's row lock (one chain for all contexts: enough for tests). */
+  transact<T>(contextId: string, change: (a: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T>> {
+    const run = this.tail.then(async () => {
+      const current = opts.current;
+      const stored = this.views.get(contextId);
+      const reuse = current && !opts.load && !current.isDirty && stored && current.expectedVersion === stored.context.version;
+      const aggregate = reuse ? current : await this.load(contextId);
+      const result = change(aggregate);
+      await this.save(aggregate);
+      return { aggregate, result };
+    });
+    this.tail = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
   }
 
   async loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]> {
