@@ -43,6 +43,8 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   });
   if (opts.migrate !== false) await migrateDeploy(database.url);
   const db = createPrismaClient(database.url, {
+    poolMax: config.DB_POOL_MAX,
+    poolWaitMs: config.DB_POOL_WAIT_MS,
     // With the embedded server an outage is reported once by its supervisor, not once per pooled connection.
     onIdleError: (error) => log[database.embedded ? 'debug' : 'warn']({ error: error.message }, 'idle database connection lost'),
   });
@@ -54,7 +56,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   const now = () => new Date();
   const owner = config.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-  const repo = new PrismaContextRepository(prisma, now);
+  const repo = new PrismaContextRepository(db.pool, now);
   const reads = new ReadModels(prisma);
   const idempotency = new IdempotencyStore(prisma);
   const bus = new PostgresEventBus(prisma, database.url, (msg, data, level = 'warn') => log[level](data ?? {}, msg), {
@@ -95,7 +97,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       owner,
       leaseMs: config.LEASE_MS,
       checkpointMs: config.CHECKPOINT_INTERVAL_MS,
-      deltaFlushMs: 0,
+      deltaFlushMs: config.DELTA_FLUSH_MS,
       historyBudgetChars: config.HISTORY_BUDGET_CHARS,
       pollMs: config.POLL_INTERVAL_MS,
       sweepMs: config.SWEEP_INTERVAL_MS,
