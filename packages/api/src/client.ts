@@ -21,7 +21,7 @@ export interface RetryOptions {
   /** Longest single pause (default 5 s). */
   maxDelayMs?: number;
   /** Called before each retry (for logs and tests). */
-  onRetry?: (info: { path: string; type: Operation['type']; attempt: number; delayMs: number; reason: RetryReason }) => void;
+  onRetry?: (info: { path: string; type: Operation['type']; attempt: number; delayMs: number; reason: RetryReason; error: TRPCClientError<AppRouter> }) => void;
 }
 
 export type RetryReason = 'service_busy' | 'network';
@@ -146,7 +146,7 @@ export function retryLink(options: RetryOptions = {}): TRPCLink<AppRouter> {
                 observer.error(error);
                 return;
               }
-              options.onRetry?.({ path: op.path, type: op.type, attempt, delayMs, reason });
+              options.onRetry?.({ path: op.path, type: op.type, attempt, delayMs, reason, error });
               timer = setTimeout(tryOnce, delayMs);
             },
           });
