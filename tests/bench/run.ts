@@ -43,7 +43,7 @@ const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const VERBOSE = process.env.BENCH_VERBOSE === '1';
 const BENCH_TIMEOUT_MS = num('BENCH_TIMEOUT_MS', 600_000);
 const TURN_TIMEOUT_MS = 30_000;
-const WARMUP_TURNS = 5;
+const WARMUP_TURNS = 15; // per server: its first turns run cold code (tsx, JIT)
 /** Same settings for every product server of the bench (unknown variables are ignored by the config). */
 const SERVER_ENV: Record<string, string> = {
   LOCAL_MODEL_TOKEN_DELAY_MS: '0',
@@ -51,8 +51,10 @@ const SERVER_ENV: Record<string, string> = {
   CHECKPOINT_INTERVAL_MS: '1000',
   MAX_CONCURRENT_RUNS: '64',
   DELTA_FLUSH_MS: '50',
+  DB_POOL_MAX: '20',
 };
 const MAX_CONCURRENT_RUNS = 64;
+const POOL_MAX = 20; // the raw pipeline's pool: the product's DB_POOL_MAX
 
 // ---------------------------------------------------------------- helpers
 
@@ -373,7 +375,7 @@ async function main() {
   // 2. The raw-pg pipeline at each level.
   const raw = new Map<number, LoadResult & { statements: number; transactions: number }>();
   if (!SKIP.has('raw')) {
-    const pipeline = await startRawPipeline(databaseUrl, { maxConcurrentRuns: MAX_CONCURRENT_RUNS });
+    const pipeline = await startRawPipeline(databaseUrl, { maxConcurrentRuns: MAX_CONCURRENT_RUNS, poolMax: POOL_MAX });
     cleanups.push(() => pipeline.stop());
     const rawChat = (id: string): Chat => ({
       async turn(content) {
