@@ -140,6 +140,29 @@ test('supervised: a postmaster killed with SIGKILL is restarted on the same port
   expect(states).toHaveLength(2); // a stop is not an outage
 });
 
+test('a process sharing the server of another takes it over when that one stops it', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir();
+  const owner = await startEmbeddedPostgres({ dataDir });
+  const log: string[] = [];
+  const sharer = await startEmbeddedPostgres({ dataDir, minBackoffMs: 50, log: (msg) => log.push(msg) });
+  const states: unknown[] = [];
+  sharer.onStateChange((state) => states.push(state));
+  try {
+    expect(log.some((msg) => msg.startsWith('reusing postgres'))).toBe(true);
+    expect(sharer.url).toBe(owner.url);
+    await sql(sharer.url, 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (3)');
+    await owner.stop();
+    await waitUntil(() => states.length === 2, 30_000);
+    expect(states).toEqual([{ healthy: false, reason: expect.stringMatching(/^postgres \(pid \d+\) is gone$/) }, { healthy: true }]);
+    expect(await sql(sharer.url, 'SELECT x FROM kept')).toEqual([{ x: 3 }]);
+    expect(readFileSync(path.join(dataDir, 'owner.pid'), 'utf8').trim()).toBe(String(process.pid));
+  } finally {
+    await owner.stop();
+    await sharer.stop();
+  }
+  await expect(sql(sharer.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+});
+
 const asRoot = process.getuid?.() === 0;
 const postgresIds = () => ({
   uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),

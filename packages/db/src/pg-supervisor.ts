@@ -107,15 +107,55 @@ export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<
   }
 }
 
+/** A running postmaster as the supervisor sees it. */
+export interface Postmaster {
+  readonly pid: number;
+  /** Resolves, with how it ended, when it is gone. */
+  readonly gone: Promise<string>;
+  /** Stops it if this process owns it (a no-op for another process's), and stops watching it. */
+  stop(): Promise<void>;
+}
+
+/** The postmaster this process spawned: its `exit` event says when it is gone. */
+export function ownPostmaster(child: ChildProcess): Postmaster {
+  const gone = new Promise<string>((resolve) => {
+    const describe = (code: number | null, signal: NodeJS.Signals | null) =>
+      signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    if (exited(child)) resolve(describe(child.exitCode, child.signalCode));
+    else child.once('exit', (code, signal) => resolve(describe(code, signal)));
+  });
+  return { pid: child.pid!, gone, stop: () => stopChild(child) };
+}
+
+/** A postmaster another process of ours started and owns: its pid is polled (every `pollMs`). */
+export function foreignPostmaster(pid: number, isAlive: () => boolean, pollMs = 500): Postmaster {
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<string>((resolve) => {
+    timer = setInterval(() => {
+      if (isAlive()) return;
+      clearInterval(timer);
+      resolve('is gone');
+    }, pollMs);
+    timer.unref();
+  });
+  return {
+    pid,
+    gone,
+    stop: async () => clearInterval(timer),
+  };
+}
+
 /**
- * Watches the postmaster this process started (its child's `exit` event).
- * When it dies unexpectedly (SIGKILL, crash, someone stopped it) the state
- * turns unhealthy once, and the postmaster is started again on the same data
- * dir and port, with backoff (`minBackoffMs` doubling up to `maxBackoffMs`)
- * for as long as that fails. `stop()` ends supervision first, then postgres.
+ * Watches the postmaster (the one this process started, or one started by
+ * another process on the same data dir, which it then shares). When it dies
+ * unexpectedly (SIGKILL, crash, someone stopped it) the state turns unhealthy
+ * once, and `restart` is called with backoff (`minBackoffMs` doubling up to
+ * `maxBackoffMs`) for as long as it fails: it starts the postmaster again on
+ * the same data dir and port, or adopts one another process started
+ * meanwhile. `stop()` ends supervision first, then postgres.
  */
 export class PostgresSupervisor {
-  private child: ChildProcess;
+  private postmaster: Postmaster;
   private state: DatabaseState = { healthy: true };
   private readonly listeners = new Set<(state: DatabaseState) => void>();
   private stopping = false;
@@ -124,19 +164,17 @@ export class PostgresSupervisor {
   private stopped: Promise<void> | null = null;
 
   constructor(
-    child: ChildProcess,
-    private readonly spec: PostmasterSpec,
+    postmaster: Postmaster,
     private readonly opts: {
-      /** Runs before each restart attempt (e.g. clear a stale postmaster.pid); may take a lock around `attempt`. */
-      around?: <T>(attempt: () => Promise<T>) => Promise<T>;
+      restart: () => Promise<Postmaster>;
       /** Restart attempts that fail (their reason), for the log. */
       onRestartFailed?: (error: unknown, attempt: number) => void;
       minBackoffMs?: number;
       maxBackoffMs?: number;
-    } = {},
+    },
   ) {
-    this.child = child;
-    this.watch(child);
+    this.postmaster = postmaster;
+    this.watch(postmaster);
   }
 
   get healthy(): boolean {
@@ -147,8 +185,8 @@ export class PostgresSupervisor {
     return this.state;
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
+  get pid(): number {
+    return this.postmaster.pid;
   }
 
   onStateChange(listener: (state: DatabaseState) => void): () => void {
@@ -168,11 +206,10 @@ export class PostgresSupervisor {
     }
   }
 
-  private watch(child: ChildProcess) {
-    child.once('exit', (code, signal) => {
-      if (this.stopping || child !== this.child) return;
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      this.setState({ healthy: false, reason: `postgres (pid ${child.pid}) ${how}` });
+  private watch(postmaster: Postmaster) {
+    void postmaster.gone.then((how) => {
+      if (this.stopping || postmaster !== this.postmaster) return;
+      this.setState({ healthy: false, reason: `postgres (pid ${postmaster.pid}) ${how}` });
       this.restarting ??= this.restartLoop().finally(() => (this.restarting = null));
     });
   }
@@ -192,14 +229,13 @@ export class PostgresSupervisor {
       this.wake = null;
       if (this.stopping) return;
       try {
-        const around = this.opts.around ?? (<T>(fn: () => Promise<T>) => fn());
-        const child = await around(() => spawnPostmaster(this.spec));
+        const postmaster = await this.opts.restart();
         if (this.stopping) {
-          await stopChild(child);
+          await postmaster.stop();
           return;
         }
-        this.child = child;
-        this.watch(child);
+        this.postmaster = postmaster;
+        this.watch(postmaster);
         this.setState({ healthy: true });
         return;
       } catch (error) {
@@ -209,13 +245,13 @@ export class PostgresSupervisor {
     }
   }
 
-  /** Ends supervision (no restart after this), then stops postgres; idempotent. */
+  /** Ends supervision (no restart after this), then stops postgres if it is ours; idempotent. */
   stop(): Promise<void> {
     return (this.stopped ??= (async () => {
       this.stopping = true;
       this.wake?.();
       await this.restarting?.catch(() => {});
-      await stopChild(this.child);
+      await this.postmaster.stop();
       this.listeners.clear();
     })());
   }
