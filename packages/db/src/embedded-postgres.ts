@@ -48,12 +48,17 @@ export interface DatabaseHandle {
  * without a stack trace.
  */
 export class DatabaseSetupError extends Error {
-  override name = 'DatabaseSetupError';
   constructor(message: string) {
     super(message);
     this.stack = message;
   }
+
+  /** console.error(error) prints the sentence alone. */
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return this.message;
+  }
 }
+DatabaseSetupError.prototype.name = 'DatabaseSetupError';
 
 const urlFor = (port: number) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
