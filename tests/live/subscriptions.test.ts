@@ -53,10 +53,11 @@ describe('events.onContext over SSE', () => {
     await waitFor(async () => first.deltas().length > 20, { what: 'some deltas' });
     first.close();
     const resumeFrom = first.lastEventId!;
-    const receivedBefore = first.texts;
+    const receivedBefore = new Map(first.texts);
     await new Promise((r) => setTimeout(r, 150)); // tokens keep flowing while nobody listens
 
-    const second = subscribe(server.client('live'), context.id, resumeFrom);
+    // A resuming client keeps what it had: it continues from its text and its last seq.
+    const second = subscribe(server.client('live'), context.id, resumeFrom, receivedBefore);
     await second.until((i) => i.kind === 'event' && isRunEnd(i.type));
     expect(second.anomalies).toEqual([]);
     const events = second.events();

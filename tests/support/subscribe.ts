@@ -8,10 +8,11 @@ import { waitFor } from './server.ts';
  * applied once by seq, deltas applied at their offset. Anything that would be
  * a gap or a repeat is recorded in `anomalies`.
  */
-export function subscribe(client: Client, contextId: string, lastEventId?: string) {
+/** `known`: the reply texts a resuming client already holds (what it received before it disconnected). */
+export function subscribe(client: Client, contextId: string, lastEventId?: string, known?: Map<string, string>) {
   const items: { id: string; data: StreamItem }[] = [];
   const errors: unknown[] = [];
-  const texts = new Map<string, string>();
+  const texts = new Map<string, string>(known);
   const anomalies: string[] = [];
   let lastSeq = lastEventId ? Number(lastEventId) : 0;
   let started = false;

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ChatActions } from './actions.ts';
+import { Admission } from './admission.ts';
 import { defaultModel, type Config } from './config.ts';
 import { createMetrics } from './metrics.ts';
 import { AiSdkLanguageModel, modelResolver } from './models/ai-sdk-model.ts';
@@ -125,6 +126,11 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   if (opts.worker !== false) await worker.start();
   log.info({ owner, embedded: database.embedded }, 'services started');
 
+  const admission = {
+    actions: new Admission(config.MAX_INFLIGHT_ACTIONS, config.ACTION_QUEUE_WAIT_MS, 'requests'),
+    joins: new Admission(config.MAX_CONCURRENT_JOINS, config.JOIN_QUEUE_WAIT_MS, 'subscriptions joining'),
+  };
+
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
@@ -137,7 +143,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       log.info('services stopped');
     })());
 
-  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, metrics, database, stop };
+  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, metrics, database, admission, stop };
 }
 
 /** Waits for `promise`, at most `ms` (a close that cannot finish must not keep the process from stopping). */

@@ -71,4 +71,7 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapDomainErrors);
+/** Mutations pass a bounded admission (MAX_INFLIGHT_ACTIONS): beyond it they wait, then SERVICE_BUSY. */
+const admitActions = t.middleware(({ ctx, type, next }) => (type === 'mutation' ? ctx.services.admission.actions.run(() => next()) : next()));
+
+export const publicProcedure = t.procedure.use(mapDomainErrors).use(admitActions);

@@ -46,9 +46,6 @@ class ModelFailure {
  * the context are serialised by the repository, so no step loses a race.
  */
 export class RunExecutor {
-  /** Text of the replies this process is streaming now, for subscribers that join mid-reply. */
-  readonly liveText = new Map<string, { contextId: string; text: () => string }>();
-
   constructor(
     private readonly ports: CorePorts,
     private readonly config: ExecutorConfig,
@@ -125,7 +122,6 @@ export class RunExecutor {
       bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } }),
       this.config.deltaFlushMs,
     );
-    this.liveText.set(messageId, { contextId, text: () => text });
     const checkpoint = async () => {
       const current = text;
       await session.apply((a) => {
@@ -191,7 +187,6 @@ export class RunExecutor {
       throw error;
     } finally {
       deltas.close();
-      this.liveText.delete(messageId);
     }
   }
 

@@ -41,11 +41,6 @@ export class RunWorker {
     this.executor = new RunExecutor(ports, config);
   }
 
-  /** Replies streaming in this process (their text so far), for subscribers joining mid-reply. */
-  get liveReplies() {
-    return this.executor.liveText;
-  }
-
   get runningRunIds(): string[] {
     return [...this.active.keys()];
   }

@@ -1,6 +1,6 @@
 import type { ContextEvent, ContextRecord, MessageRecord, RunRecord, ToolCallRecord } from '@chat/core';
 import type { PrismaClient } from './generated/prisma/client.ts';
-import { toBranch, toContext, toEvent, toMessage, toRun, toToolCall } from './mappers.ts';
+import { fromJsonRow, toBranch, toContext, toEvent, toMessage, toRun, toToolCall } from './mappers.ts';
 
 /** Read-only queries behind the API's list/get procedures. Writes go through the repository only. */
 export class ReadModels {
@@ -59,6 +59,15 @@ export class ReadModels {
       take: limit,
     });
     return rows.map(toRun);
+  }
+
+  /** The replies of the context's active run still streaming (index lookups: Context by id, Message by runId). */
+  async streamingMessages(contextId: string): Promise<MessageRecord[]> {
+    const rows = await this.prisma.$queryRaw<{ m: Record<string, unknown> }[]>`
+      SELECT row_to_json(m) AS m FROM "Context" c JOIN "Message" m ON m."runId" = c."activeRunId"
+      WHERE c.id = ${contextId} AND m."contextId" = ${contextId} AND m.status = 'streaming'
+      ORDER BY m.seq`;
+    return rows.map((r) => toMessage(fromJsonRow(r.m)));
   }
 
   async run(runId: string): Promise<RunRecord | null> {

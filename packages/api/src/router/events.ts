@@ -1,4 +1,4 @@
-import { textOf, type BusEvent, type ContextEvent, type EphemeralEvent } from '@chat/core';
+import { textOf, type BusEvent, type ContextEvent, type EphemeralEvent, type MessageRecord } from '@chat/core';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { toTRPCError } from '../errors.ts';
@@ -39,12 +39,12 @@ export const eventsRouter = router({
    * event after `lastEventId`, then a snapshot of any reply still streaming,
    * then live events. Deltas are trimmed so a client gets each character of a
    * reply exactly once and never a gap: one that would leave a gap is dropped
-   * and the owner is asked to checkpoint, whose event fills it.
+   * and the next checkpoint event fills it. Joining writes nothing.
    */
   onContext: publicProcedure
     .input(contextRef.extend({ lastEventId }))
     .subscription(async function* ({ ctx, input, signal }) {
-      const { reads, bus, repo } = ctx.services;
+      const { reads, bus } = ctx.services;
       // Errors thrown while a subscription iterates skip the procedure middleware: map this one here,
       // or the client would see INTERNAL_SERVER_ERROR and keep reconnecting.
       await ownedContext(ctx, input.contextId).catch((error) => {
@@ -72,27 +72,31 @@ export const eventsRouter = router({
 
       ctx.services.metrics.subscriptionOpened();
       try {
-        for (;;) {
-          const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
-          for (const event of page) yield persisted(event);
-          if (page.length < BACKLOG_PAGE) break;
-        }
-
-        const aggregate = await repo.load(input.contextId);
-        for (const run of aggregate.activeRun ? [aggregate.activeRun] : []) {
-          for (const message of aggregate.messagesOf(run.id)) {
-            if (message.status !== 'streaming') continue;
-            const text = textOf(message.parts);
-            sent.set(message.id, text.length);
-            yield tracked(String(lastSeq), {
-              kind: 'ephemeral',
-              afterSeq: lastSeq,
-              type: 'message.snapshot',
-              contextId: input.contextId,
-              payload: { messageId: message.id, text, status: message.status },
-            } as StreamItem);
-            await bus.requestCheckpoint(input.contextId, message.id);
+        // The join (backlog + snapshot) reads only, and at most MAX_CONCURRENT_JOINS at once per process.
+        const joins = ctx.services.admission.joins;
+        await joins.acquire();
+        let snapshots: { message: MessageRecord; text: string }[];
+        try {
+          for (;;) {
+            const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
+            for (const event of page) yield persisted(event);
+            if (page.length < BACKLOG_PAGE) break;
           }
+          // The text as of its last checkpoint: every later checkpoint event extends it, so a client that
+          // applies them stays consistent; deltas beyond it wait for the next checkpoint. Never a write.
+          snapshots = (await reads.streamingMessages(input.contextId)).map((message) => ({ message, text: textOf(message.parts) }));
+        } finally {
+          joins.release();
+        }
+        for (const { message, text } of snapshots) {
+          sent.set(message.id, Math.max(sent.get(message.id) ?? 0, text.length));
+          yield tracked(String(lastSeq), {
+            kind: 'ephemeral',
+            afterSeq: lastSeq,
+            type: 'message.snapshot',
+            contextId: input.contextId,
+            payload: { messageId: message.id, text, status: message.status },
+          } as StreamItem);
         }
 
         while (!signal?.aborted) {
