@@ -13,7 +13,7 @@
 //                   lease cleared); bump the context (Idle); INSERT 2 events;
 //                   pg_notify; COMMIT                                          7
 //
-// 21 statements in 3 transactions per turn. The worker is woken by LISTEN on a
+// 21 statements (12 of them writing rows) in 3 transactions per turn. The worker is woken by LISTEN on a
 // separate connection (the notification itself, no poll hop); the same
 // connection tells the sender its run completed (from the payload, no read).
 // The reply text comes from the local model's own stream (doStream, no AI SDK).
@@ -23,6 +23,8 @@ import pg from 'pg';
 import { createLocalModel } from '../../packages/api/src/models/local-model.ts';
 
 export const RAW_OWNER = 'bench-raw';
+/** A statement that writes rows, also inside a CTE (`WITH x AS (UPDATE ...)`); not `FOR UPDATE`. */
+export const WRITE_SQL = /\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|(?<!\bFOR\s+(NO\s+KEY\s+)?)\bUPDATE\s+(?!SKIP\b|NOWAIT\b|OF\b)/i;
 const CHANNEL = 'bench_raw';
 const MODEL = 'raw:bench';
 
@@ -31,8 +33,8 @@ export interface RawPipeline {
   createChats(n: number): Promise<string[]>;
   /** Accepts a user message (transaction 1) and resolves when its run completed. */
   turn(contextId: string, content: string, timeoutMs: number): Promise<void>;
-  /** Statements and BEGINs this pipeline sent (all connections). */
-  counts(): { statements: number; transactions: number };
+  /** Statements, BEGINs and row-writing statements this pipeline sent (all connections). */
+  counts(): { statements: number; transactions: number; writes: number };
   /** Stops the worker, deletes every row it wrote, closes its connections. */
   stop(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export async function startRawPipeline(
   databaseUrl: string,
   opts: { poolMax?: number; maxConcurrentRuns?: number; leaseMs?: number } = {},
 ): Promise<RawPipeline> {
-  const counts = { statements: 0, transactions: 0 };
+  const counts = { statements: 0, transactions: 0, writes: 0 };
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolMax ?? 10 });
   pool.on('error', () => {});
   const maxRuns = opts.maxConcurrentRuns ?? 32;
@@ -54,6 +56,7 @@ export async function startRawPipeline(
   const q = (c: pg.PoolClient | pg.Pool, text: string, values?: unknown[]) => {
     counts.statements++;
     if (text === 'BEGIN') counts.transactions++;
+    if (WRITE_SQL.test(text)) counts.writes++;
     return c.query(text, values);
   };
   async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -25,7 +25,7 @@ import pg from 'pg';
 import { createLocalModel } from '../../packages/api/src/models/local-model.ts';
 import { CONTROL_CHANNEL, EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from '../../packages/db/src/notifications.ts';
 import { startServer, type TestServer } from '../support/server.ts';
-import { startRawPipeline } from './raw-pipeline.ts';
+import { startRawPipeline, WRITE_SQL } from './raw-pipeline.ts';
 
 const num = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
@@ -126,6 +126,18 @@ function postgresCpuMs(postmaster: number | null): number | null {
   }
   return (ticks * 1000) / clockTicks;
 }
+/**
+ * The next transaction id of the database: it advances once per transaction that wrote (or sent a
+ * NOTIFY), however the transaction was started (BEGIN or a single autocommit statement); reading it
+ * assigns none.
+ */
+let xidClient: pg.Client | null = null;
+async function xids(): Promise<number | null> {
+  if (!xidClient) return null;
+  const { rows } = await xidClient.query(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`);
+  return Number((rows[0] as { x: string }).x);
+}
+
 const benchCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -152,10 +164,13 @@ interface LoadResult {
   /** CPU ms per completed turn of the measured processes (server children or, for raw, this process). */
   cpuPerTurn: number | null;
   pgCpuPerTurn: number | null;
+  /** Write transactions (transaction ids assigned in the whole database) per completed turn. */
+  xactsPerTurn: number | null;
 }
 
 /** Every chat sends its next message when its previous turn completed, `turns` times. */
 async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, pgCpu: () => number | null): Promise<LoadResult> {
+  const x0 = await xids();
   const latencies: number[] = [];
   const firstTokens: number[] = [];
   let errors = 0;
@@ -181,6 +196,7 @@ async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, p
   const wallMs = performance.now() - started;
   const cpu1 = cpu();
   const pg1 = pgCpu();
+  const x1 = await xids();
   const done = latencies.length;
   return {
     chats: chats.length,
@@ -192,6 +208,7 @@ async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, p
     ...(firstError ? { firstError } : {}),
     cpuPerTurn: cpu0 !== null && cpu1 !== null && done ? (cpu1 - cpu0) / done : null,
     pgCpuPerTurn: pg0 !== null && pg1 !== null && done ? (pg1 - pg0) / done : null,
+    xactsPerTurn: x0 !== null && x1 !== null && done ? (x1 - x0) / done : null,
   };
 }
 const turnsPerSecond = (r: LoadResult) => (r.turns / r.wallMs) * 1000;
@@ -364,6 +381,12 @@ async function main() {
     databaseUrl = db.url;
   }
   await migrateDeploy(databaseUrl);
+  xidClient = new pg.Client({ connectionString: databaseUrl });
+  await xidClient.connect();
+  cleanups.push(async () => {
+    await xidClient?.end();
+    xidClient = null;
+  });
   const postmaster = findPostmaster(dataDir);
   const pgCpu = () => postgresCpuMs(postmaster);
   log(`database ready (${dataDir ? 'embedded' : 'DATABASE_URL'}; PostgreSQL CPU ${postmaster ? 'measured' : 'not measured'}), ${os.cpus().length} cores`);
@@ -373,7 +396,7 @@ async function main() {
   log(`model first token: streamText p50 ${f(percentile(model.sdk, 50), 2)} ms, doStream p50 ${f(percentile(model.raw, 50), 2)} ms`);
 
   // 2. The raw-pg pipeline at each level.
-  const raw = new Map<number, LoadResult & { statements: number; transactions: number }>();
+  const raw = new Map<number, LoadResult & { statements: number; transactions: number; writes: number }>();
   if (!SKIP.has('raw')) {
     const pipeline = await startRawPipeline(databaseUrl, { maxConcurrentRuns: MAX_CONCURRENT_RUNS, poolMax: POOL_MAX });
     cleanups.push(() => pipeline.stop());
@@ -391,14 +414,27 @@ async function main() {
       const c0 = pipeline.counts();
       const r = await runLoad(chats, turnsFor(n), benchCpuMs, pgCpu);
       const c1 = pipeline.counts();
-      raw.set(n, { ...r, statements: (c1.statements - c0.statements) / r.turns, transactions: (c1.transactions - c0.transactions) / r.turns });
+      raw.set(n, {
+        ...r,
+        statements: (c1.statements - c0.statements) / r.turns,
+        transactions: (c1.transactions - c0.transactions) / r.turns,
+        writes: (c1.writes - c0.writes) / r.turns,
+      });
       log(`raw pipeline, ${n} chats: ${f(turnsPerSecond(r))} turns/s, p50 ${f(percentile(r.latencies, 50))} ms, ${f(raw.get(n)!.statements)} statements and ${f(raw.get(n)!.transactions, 2)} transactions per turn, ${r.errors} errors`);
     }
     await cleanups.pop()!();
   }
 
   // 3. In-process server: statements, transactions and CPU per turn, clean save, fan-out.
-  let perTurn: { statements: number[]; begins: number[]; statementsKeyed: number[]; cpuInProcess: number; exampleSql: string[] } | null = null;
+  let perTurn: {
+    statements: number[];
+    begins: number[];
+    xacts: number[];
+    writes: number[];
+    statementsKeyed: number[];
+    cpuInProcess: number;
+    exampleSql: string[];
+  } | null = null;
   let cleanSave: number | null = null;
   let fanout: { one: number[]; many: number[] } | null = null;
   if (!SKIP.has('inproc')) {
@@ -414,16 +450,22 @@ async function main() {
       const statements: number[] = [];
       const begins: number[] = [];
       const logs: string[][] = [];
+      const xacts: number[] = [];
+      const writes: number[] = [];
       for (let i = 0; i < n; i++) {
         services.db.queryCount.reset();
         const before = services.db.statements().total;
+        const x0 = await xids();
         await chat.turn(`turn ${i}`);
         statements.push(services.db.statements().total - before);
+        const x1 = await xids();
+        if (x0 !== null && x1 !== null) xacts.push(x1 - x0);
         const sql = [...services.db.queryCount.log];
         logs.push(sql);
         begins.push(sql.filter((q) => /^\s*(BEGIN|START TRANSACTION)\b/i.test(q)).length);
+        writes.push(sql.filter((q) => WRITE_SQL.test(q)).length);
       }
-      return { statements, begins, logs };
+      return { statements, begins, xacts, writes, logs };
     };
     const chat = await openChat(client);
     await sleep(200);
@@ -436,8 +478,8 @@ async function main() {
     keyedChat.close();
     const medianStatements = percentile(plain.statements, 50);
     const exampleSql = plain.logs[plain.statements.indexOf(medianStatements)] ?? [];
-    perTurn = { statements: plain.statements, begins: plain.begins, statementsKeyed: keyed.statements, cpuInProcess, exampleSql };
-    log(`in-process: ${medianStatements} statements, ${percentile(plain.begins, 50)} BEGINs per plain turn, ${f(cpuInProcess)} ms CPU (server + client)`);
+    perTurn = { statements: plain.statements, begins: plain.begins, xacts: plain.xacts, writes: plain.writes, statementsKeyed: keyed.statements, cpuInProcess, exampleSql };
+    log(`in-process: ${medianStatements} statements, ${percentile(plain.begins, 50)} BEGINs, ${percentile(plain.xacts, 50)} write transactions per plain turn, ${f(cpuInProcess)} ms CPU (server + client)`);
 
     const { context } = await client.context.create.mutate({ title: 'clean save' });
     const aggregate = await services.repo.load(context.id);
@@ -453,7 +495,15 @@ async function main() {
   }
 
   // 4. One long reply at a token delay: NOTIFYs (statements in the SQL log and notifications received) and writes.
-  let long: { notifyStatements: number; received: number; receivedEphemeral: number; streamMs: number; totalMs: number; writes: number } | null = null;
+  let long: {
+    notifyStatements: number;
+    received: number;
+    receivedEphemeral: number;
+    streamMs: number;
+    totalMs: number;
+    writes: number;
+    xacts: number | null;
+  } | null = null;
   if (!SKIP.has('long')) {
     const inproc = await startInProcess(databaseUrl, { LOCAL_MODEL_TOKEN_DELAY_MS: String(LONG_DELAY_MS) });
     cleanups.push(() => inproc.stop());
@@ -496,14 +546,19 @@ async function main() {
     received = 0;
     receivedEphemeral = 0;
     let notifyStatements = 0;
+    let writeStatements = 0;
     const drain = () => {
-      notifyStatements += services.db.queryCount.log.filter((q) => /pg_notify/i.test(q)).length;
+      for (const q of services.db.queryCount.log) {
+        if (/pg_notify/i.test(q)) notifyStatements++;
+        if (WRITE_SQL.test(q)) writeStatements++;
+      }
       services.db.queryCount.reset();
     };
     drain();
     notifyStatements = 0;
+    writeStatements = 0;
     const drainer = setInterval(drain, 5);
-    const beforeWrites = services.db.statements().writes;
+    const x0 = await xids();
     const t0 = performance.now();
     await client.chat.sendMessage.mutate({ contextId: context.id, content: `/long ${LONG_TOKENS}` });
     await withTimeout(done, 120_000, 'long reply');
@@ -517,7 +572,8 @@ async function main() {
       receivedEphemeral,
       streamMs: (completedAt ?? performance.now()) - (firstDelta ?? t0),
       totalMs: (completedAt ?? performance.now()) - t0,
-      writes: services.db.statements().writes - beforeWrites,
+      writes: writeStatements,
+      xacts: await xids().then((x1) => (x0 !== null && x1 !== null ? x1 - x0 : null)),
     };
     log(`long reply: ${notifyStatements} pg_notify statements, ${received} notifications received, ${f(long.streamMs)} ms streaming, ${long.writes} writes`);
     await cleanups.pop()!(); // listener
@@ -581,8 +637,8 @@ async function main() {
   const lines: string[] = [];
   lines.push(`Throughput over HTTP, local model at 0 ms/token; latency = sendMessage -> run.completed at a subscriber; raw = tests/bench/raw-pipeline.ts in the same run`);
   lines.push('');
-  lines.push('| setup | chats | turns | turns/s | vs raw | p50 ms | p99 ms | first token p50 / p99 ms | server CPU ms/turn | PG CPU ms/turn | errors |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| setup | chats | turns | turns/s | vs raw | p50 ms | p99 ms | first token p50 / p99 ms | server CPU ms/turn | PG CPU ms/turn | write tx/turn | errors |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const row = (name: string, n: number, r: LoadResult | undefined, cpuLabel = '') => {
     if (!r) return;
     const base = raw.get(n);
@@ -590,7 +646,7 @@ async function main() {
       `| ${name} | ${n} | ${r.turns} | ${f(turnsPerSecond(r))} | ${base && r !== base ? ratio(turnsPerSecond(r), turnsPerSecond(base)) : ''} | ` +
         `${f(percentile(r.latencies, 50))} | ${f(percentile(r.latencies, 99))} | ` +
         `${r.firstTokens.length ? `${f(percentile(r.firstTokens, 50))} / ${f(percentile(r.firstTokens, 99))}` : ''} | ` +
-        `${f(r.cpuPerTurn, 2)}${cpuLabel} | ${f(r.pgCpuPerTurn, 2)} | ${r.errors} |`,
+        `${f(r.cpuPerTurn, 2)}${cpuLabel} | ${f(r.pgCpuPerTurn, 2)} | ${f(r.xactsPerTurn)} | ${r.errors} |`,
     );
   };
   for (const n of CHAT_LEVELS) row('raw pg pipeline', n, raw.get(n), ' (a)');
@@ -599,7 +655,8 @@ async function main() {
   lines.push('');
   lines.push(
     '(a) the whole bench process: the pipeline and its driver. Product server CPU: the server process(es) from /proc, without the client; ' +
-      'PG CPU: every PostgreSQL process. 2 instances: chats alternate between them (1 chat: one instance serves it). First token: sendMessage -> first delta/snapshot of its reply at the subscriber.',
+      'PG CPU: every PostgreSQL process. 2 instances: chats alternate between them (1 chat: one instance serves it). First token: sendMessage -> first delta/snapshot of its reply at the subscriber. ' +
+      'Write tx: transaction ids the database assigned per turn (BEGIN ... COMMIT, autocommit writes and NOTIFYs alike).',
   );
   lines.push('');
 
@@ -612,7 +669,11 @@ async function main() {
   lines.push(
     `| statements per plain turn (median; mean) | ${pt ? `${percentile(pt.statements, 50)}; ${f(mean(pt.statements))}` : 'n/a'} | ${raw1 ? f(raw1.statements) : 'n/a'} (raw) | <= 20 |`,
   );
-  lines.push(`| transactions (BEGIN) per plain turn (median) | ${pt ? percentile(pt.begins, 50) : 'n/a'} | ${raw1 ? f(raw1.transactions, 2) : 'n/a'} (raw) | <= 3 |`);
+  lines.push(
+    `| write transactions per plain turn (transaction ids used; median) | ${pt ? percentile(pt.xacts, 50) : 'n/a'} | ${raw1 ? f(raw1.xactsPerTurn, 2) : 'n/a'} (raw) | <= 3 |`,
+  );
+  lines.push(`| of which BEGIN ... COMMIT (median) | ${pt ? percentile(pt.begins, 50) : 'n/a'} | ${raw1 ? f(raw1.transactions, 2) : 'n/a'} (raw) | |`);
+  if (pt) lines.push(`| of which write statements (INSERT/UPDATE/DELETE; median) | ${percentile(pt.writes, 50)} | ${raw1 ? f(raw1.writes) : 'n/a'} (raw) | |`);
   if (pt) lines.push(`| statements per turn with an idempotencyKey (median) | ${percentile(pt.statementsKeyed, 50)} | | |`);
   if (one)
     lines.push(`| server CPU per turn, 1 chat (server process only) | ${f(one.cpuPerTurn, 2)} ms | ${f(raw1?.cpuPerTurn, 2)} ms (raw, whole process) | <= 10 ms |`);
@@ -630,7 +691,8 @@ async function main() {
       `| NOTIFYs for one ${LONG_TOKENS}-token reply at ${LONG_DELAY_MS} ms/token (pg_notify statements; received) | ${long.notifyStatements}; ${long.received} | | |`,
     );
     lines.push(`| NOTIFYs per second of streaming (${f(secs, 2)} s) | ${f(long.notifyStatements / secs)} | | <= ~20 |`);
-    lines.push(`| writes for that reply (INSERT/UPDATE/DELETE); per token | ${long.writes}; ${f(long.writes / LONG_TOKENS, 4)} | | |`);
+    lines.push(`| write statements for that reply (INSERT/UPDATE/DELETE); per token | ${long.writes}; ${f(long.writes / LONG_TOKENS, 4)} | | |`);
+    lines.push(`| write transactions for that reply (transaction ids, NOTIFYs included) | ${long.xacts ?? 'n/a'} | | |`);
   }
   if (cleanSave !== null) lines.push(`| queries of a clean save | ${cleanSave} | | 0 |`);
   if (fanout) {
