@@ -31,8 +31,8 @@ const MODEL = 'raw:bench';
 export interface RawPipeline {
   /** Creates `n` contexts (Context + Branch rows); returns their ids. */
   createChats(n: number): Promise<string[]>;
-  /** Accepts a user message (transaction 1) and resolves when its run completed. */
-  turn(contextId: string, content: string, timeoutMs: number): Promise<void>;
+  /** Accepts a user message (transaction 1) and resolves when its run completed, with the accept's duration. */
+  turn(contextId: string, content: string, timeoutMs: number): Promise<{ acceptMs: number }>;
   /** Statements, BEGINs and row-writing statements this pipeline sent (all connections). */
   counts(): { statements: number; transactions: number; writes: number };
   /** Stops the worker, deletes every row it wrote, closes its connections. */
@@ -245,6 +245,7 @@ export async function startRawPipeline(
       let resolve!: () => void;
       const done = new Promise<void>((r) => (resolve = r));
       waiting.set(runId, resolve);
+      const t0 = performance.now();
       try {
         await tx(async (c) => {
           const b = await bump(c, contextId, 2, 1, JSON.stringify({ type: 'RawProcessing', runId }), runId);
@@ -265,12 +266,14 @@ export async function startRawPipeline(
           ]);
           await notify(c, { c: contextId, f: b.firstEvent, s: b.firstEvent + 1, w: true });
         });
-        if (completed.has(runId)) return;
+        const acceptMs = performance.now() - t0;
+        if (completed.has(runId)) return { acceptMs };
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           done,
           new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`raw run ${runId} timed out`)), timeoutMs))),
         ]).finally(() => clearTimeout(timer));
+        return { acceptMs };
       } finally {
         waiting.delete(runId);
         completed.delete(runId);

@@ -147,6 +147,8 @@ const benchCpuMs = () => {
 
 interface TurnSample {
   latencyMs: number;
+  /** sendMessage's round trip (the accept). */
+  acceptMs?: number;
   firstTokenMs?: number;
 }
 interface Chat {
@@ -158,8 +160,11 @@ interface LoadResult {
   turns: number;
   wallMs: number;
   latencies: number[];
+  accepts: number[];
   firstTokens: number[];
   errors: number;
+  /** CPU ms per completed turn of this (the client's) process. */
+  clientCpuPerTurn: number;
   firstError?: string;
   /** CPU ms per completed turn of the measured processes (server children or, for raw, this process). */
   cpuPerTurn: number | null;
@@ -172,8 +177,10 @@ interface LoadResult {
 async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, pgCpu: () => number | null): Promise<LoadResult> {
   const x0 = await xids();
   const latencies: number[] = [];
+  const accepts: number[] = [];
   const firstTokens: number[] = [];
   let errors = 0;
+  const client0 = benchCpuMs();
   let firstError: string | undefined;
   const cpu0 = cpu();
   const pg0 = pgCpu();
@@ -185,6 +192,7 @@ async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, p
           const s = await chat.turn(`chat ${c} turn ${i}`);
           latencies.push(s.latencyMs);
           if (s.firstTokenMs !== undefined) firstTokens.push(s.firstTokenMs);
+          if (s.acceptMs !== undefined) accepts.push(s.acceptMs);
         } catch (error) {
           errors++;
           firstError ??= String((error as Error).message ?? error).slice(0, 200);
@@ -197,14 +205,17 @@ async function runLoad(chats: Chat[], turns: number, cpu: () => number | null, p
   const cpu1 = cpu();
   const pg1 = pgCpu();
   const x1 = await xids();
+  const clientCpu = benchCpuMs() - client0;
   const done = latencies.length;
   return {
     chats: chats.length,
     turns: done,
     wallMs,
     latencies,
+    accepts,
     firstTokens,
     errors,
+    clientCpuPerTurn: done ? clientCpu / done : NaN,
     ...(firstError ? { firstError } : {}),
     cpuPerTurn: cpu0 !== null && cpu1 !== null && done ? (cpu1 - cpu0) / done : null,
     pgCpuPerTurn: pg0 !== null && pg1 !== null && done ? (pg1 - pg0) / done : null,
@@ -275,6 +286,7 @@ async function openChat(client: ChatClient, opts: { idempotencyKeys?: boolean } 
           TURN_TIMEOUT_MS,
           'sendMessage',
         );
+        const acceptMs = performance.now() - t0;
         const runId = sent.run.id;
         const outcome =
           ended.get(runId) ??
@@ -285,7 +297,7 @@ async function openChat(client: ChatClient, opts: { idempotencyKeys?: boolean } 
         ended.delete(runId);
         if (outcome !== 'run.completed') throw new Error(`run ended ${outcome}`);
         const ft: number | null = turnFirstToken;
-        return { latencyMs, ...(ft !== null ? { firstTokenMs: ft - t0 } : {}) };
+        return { latencyMs, acceptMs, ...(ft !== null ? { firstTokenMs: ft - t0 } : {}) };
       } finally {
         turnStart = null;
       }
@@ -403,8 +415,8 @@ async function main() {
     const rawChat = (id: string): Chat => ({
       async turn(content) {
         const t0 = performance.now();
-        await pipeline.turn(id, content, TURN_TIMEOUT_MS);
-        return { latencyMs: performance.now() - t0 };
+        const { acceptMs } = await pipeline.turn(id, content, TURN_TIMEOUT_MS);
+        return { latencyMs: performance.now() - t0, acceptMs };
       },
       close() {},
     });
@@ -619,7 +631,7 @@ async function main() {
         product.set(`${instances}:${n}`, r);
         log(
           `${instances} instance(s), ${n} chats: ${f(turnsPerSecond(r))} turns/s, p50 ${f(percentile(r.latencies, 50))} ms, ` +
-            `first token p50 ${f(percentile(r.firstTokens, 50))} ms, server CPU ${f(r.cpuPerTurn)} ms/turn, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
+            `first token p50 ${f(percentile(r.firstTokens, 50))} ms, server CPU ${f(r.cpuPerTurn)} ms/turn, client CPU ${f(r.clientCpuPerTurn)} ms/turn, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
         );
         await sleep(300);
       }
@@ -637,14 +649,14 @@ async function main() {
   const lines: string[] = [];
   lines.push(`Throughput over HTTP, local model at 0 ms/token; latency = sendMessage -> run.completed at a subscriber; raw = tests/bench/raw-pipeline.ts in the same run`);
   lines.push('');
-  lines.push('| setup | chats | turns | turns/s | vs raw | p50 ms | p99 ms | first token p50 / p99 ms | server CPU ms/turn | PG CPU ms/turn | write tx/turn | errors |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| setup | chats | turns | turns/s | vs raw | p50 ms | p99 ms | accept p50 ms | first token p50 / p99 ms | server CPU ms/turn | PG CPU ms/turn | write tx/turn | errors |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const row = (name: string, n: number, r: LoadResult | undefined, cpuLabel = '') => {
     if (!r) return;
     const base = raw.get(n);
     lines.push(
       `| ${name} | ${n} | ${r.turns} | ${f(turnsPerSecond(r))} | ${base && r !== base ? ratio(turnsPerSecond(r), turnsPerSecond(base)) : ''} | ` +
-        `${f(percentile(r.latencies, 50))} | ${f(percentile(r.latencies, 99))} | ` +
+        `${f(percentile(r.latencies, 50))} | ${f(percentile(r.latencies, 99))} | ${r.accepts.length ? f(percentile(r.accepts, 50)) : ''} | ` +
         `${r.firstTokens.length ? `${f(percentile(r.firstTokens, 50))} / ${f(percentile(r.firstTokens, 99))}` : ''} | ` +
         `${f(r.cpuPerTurn, 2)}${cpuLabel} | ${f(r.pgCpuPerTurn, 2)} | ${f(r.xactsPerTurn)} | ${r.errors} |`,
     );
@@ -656,7 +668,7 @@ async function main() {
   lines.push(
     '(a) the whole bench process: the pipeline and its driver. Product server CPU: the server process(es) from /proc, without the client; ' +
       'PG CPU: every PostgreSQL process. 2 instances: chats alternate between them (1 chat: one instance serves it). First token: sendMessage -> first delta/snapshot of its reply at the subscriber. ' +
-      'Write tx: transaction ids the database assigned per turn (BEGIN ... COMMIT, autocommit writes and NOTIFYs alike).',
+      'Accept: the sendMessage round trip. Write tx: transaction ids the database assigned per turn (BEGIN ... COMMIT, autocommit writes and NOTIFYs alike).',
   );
   lines.push('');
 
