@@ -57,35 +57,57 @@ describe('two server processes on one PostgreSQL', () => {
     onB.close();
   });
 
-  it('a cancel sent to B stops the run executing in A', async () => {
+  it('a cancel sent to B stops the run executing in A, through the bus', async () => {
+    // Nothing but the bus may tell A: no checkpoint (whose save would see the cancelled run) and no
+    // lease renewal (which would find the lease gone) happens within the test's time.
+    const quiet = { ...ENV, LEASE_MS: '600000', CHECKPOINT_INTERVAL_MS: '600000', SWEEP_INTERVAL_MS: '600000' };
     const databaseUrl = await createTestDatabase();
-    const a = await startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-a2' } });
+    const a = await startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-a2' } });
     servers.push(a);
-    const sent = await a.client('multi').chat.sendMessage.mutate({
-      contextId: (await a.client('multi').context.create.mutate({})).context.id,
-      content: 'cancel across /long 1000',
-    });
-    const contextId = sent.message.contextId;
-    await waitFor(async () => {
-      const rows = await sql<{ n: number }>(databaseUrl, `SELECT length(parts->0->>'text')::int AS n FROM "Message" WHERE "runId" = $1 AND role = 'assistant'`, [
-        sent.run.id,
-      ]);
-      return (rows[0]?.n ?? 0) > 0;
-    });
-    const b = await startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-b2' } });
+    const b = await startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-b2' } });
     servers.push(b);
-    await b.client('multi').chat.cancel.mutate({ contextId, runId: sent.run.id });
-    await waitIdle(a.client('multi'), contextId);
-    // A stopped streaming: after it stored the text it had streamed (a moment after the cancel),
-    // the reply no longer grows and is far from the 1000 words it was asked for.
-    const textLength = async () =>
-      (await sql<{ n: number }>(databaseUrl, `SELECT length(parts->0->>'text')::int AS n FROM "Message" WHERE "runId" = $1 AND role = 'assistant'`, [sent.run.id]))[0]!.n;
-    await new Promise((r) => setTimeout(r, 500));
-    const first = await textLength();
-    await new Promise((r) => setTimeout(r, 600));
-    expect(await textLength()).toBe(first);
-    expect(first).toBeLessThan(3000);
-    const [message] = await sql<{ status: string }>(databaseUrl, `SELECT status FROM "Message" WHERE "runId" = $1 AND role = 'assistant'`, [sent.run.id]);
+    const { context } = await a.client('multi').context.create.mutate({});
+    const onA = subscribe(a.client('multi'), context.id, '0');
+    await waitFor(async () => onA.started);
+    // 1000 words at 15 ms: about 15 s of streaming if nothing stops it.
+    const sent = await a.client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'cancel across /long 1000' });
+    await waitFor(async () => onA.deltas().length > 10, { what: 'A to stream' });
+    const [leased] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [sent.run.id]);
+    expect(leased!.leaseOwner).toBe('instance-a2');
+
+    const cancelledAt = Date.now();
+    await b.client('multi').chat.cancel.mutate({ contextId: context.id, runId: sent.run.id });
+    // A's worker lets go of the run (its model stopped) within 2 s...
+    await waitFor(async () => (await a.client('multi').system.health.query()).runningRuns === 0, { timeoutMs: 2_000, intervalMs: 20, what: "A's worker to stop the run" });
+    expect(Date.now() - cancelledAt).toBeLessThan(2_000);
+    // ...and its deltas stop. "Stopped" is a quiet window: a model streaming at 15 ms a word (deltas
+    // coalesced per DELTA_FLUSH_MS, 50 ms) is never silent for 500 ms, so 500 ms without a delta
+    // means it stopped; the last delta must come within 2 s of the cancel.
+    let count = onA.deltas().length;
+    let lastDeltaAt = Date.now();
+    await waitFor(
+      async () => {
+        const now = onA.deltas().length;
+        if (now !== count) [count, lastDeltaAt] = [now, Date.now()];
+        return Date.now() - lastDeltaAt >= 500;
+      },
+      { timeoutMs: 5_000, intervalMs: 20, what: "A's deltas to stop" },
+    );
+    expect(lastDeltaAt - cancelledAt).toBeLessThan(2_000);
+
+    await waitIdle(b.client('multi'), context.id);
+    const [message] = await sql<{ status: string; n: number }>(
+      databaseUrl,
+      `SELECT status, length(parts->0->>'text')::int AS n FROM "Message" WHERE "runId" = $1 AND role = 'assistant'`,
+      [sent.run.id],
+    );
+    // Nobody executes the run any more (A let go, B never claimed it), so the stored text is final.
     expect(message!.status).toBe('cancelled');
+    expect(message!.n).toBeLessThan(3000);
+    const [run] = await sql<{ status: string }>(databaseUrl, `SELECT status FROM "Run" WHERE id = $1`, [sent.run.id]);
+    expect(run!.status).toBe('cancelled');
+    expect((await b.client('multi').system.health.query()).runningRuns).toBe(0);
+    expect(onA.anomalies).toEqual([]);
+    onA.close();
   });
 });

@@ -48,13 +48,19 @@ describe('events.onContext over SSE', () => {
     const client = server.client('live');
     const { context } = await client.context.create.mutate({});
     const first = subscribe(server.client('live'), context.id, '0');
-    await waitFor(async () => first.started && first.events().length >= 2);
+    // Stays connected throughout: it shows how far the reply got while `first` was away.
+    const watcher = subscribe(server.client('live'), context.id, '0');
+    await waitFor(async () => first.started && first.events().length >= 2 && watcher.started);
     const sent = await client.chat.sendMessage.mutate({ contextId: context.id, content: 'resume me /long 400' });
     await waitFor(async () => first.deltas().length > 20, { what: 'some deltas' });
     first.close();
     const resumeFrom = first.lastEventId!;
     const receivedBefore = new Map(first.texts);
-    await new Promise((r) => setTimeout(r, 150)); // tokens keep flowing while nobody listens
+    // Tokens keep flowing while this client is away: resume only once the reply has grown past what it had.
+    const replyId = first.deltas()[0]!.payload.messageId;
+    const had = receivedBefore.get(replyId)?.length ?? 0;
+    await waitFor(async () => (watcher.texts.get(replyId)?.length ?? 0) > had + 100, { what: 'the reply to grow while nobody listens' });
+    watcher.close();
 
     // A resuming client keeps what it had: it continues from its text and its last seq.
     const second = subscribe(server.client('live'), context.id, resumeFrom, receivedBefore);
@@ -91,7 +97,9 @@ describe('events.onContext over SSE', () => {
     const { context } = await client.context.create.mutate({});
     const live = subscribe(server.client('live'), context.id, String(context.lastEventSeq));
     await waitFor(async () => live.started);
-    await new Promise((r) => setTimeout(r, 200));
+    // Past its join (backlog read) and in the live loop: it has received a change made after it connected.
+    await client.context.update.mutate({ contextId: context.id, title: 'before' });
+    await live.until((i) => i.kind === 'event' && i.type === 'context.updated');
     // Cut the server's listening connection; a change committed now sends a NOTIFY nobody receives.
     const killed = await sql(
       databaseUrl,
@@ -99,7 +107,7 @@ describe('events.onContext over SSE', () => {
     );
     expect(killed.length).toBeGreaterThan(0);
     await client.context.update.mutate({ contextId: context.id, title: 'changed while deaf' });
-    await live.until((i) => i.kind === 'event' && i.type === 'context.updated', 15_000);
+    await live.until(() => live.events().filter((e) => e.type === 'context.updated').length === 2, 15_000);
     expect(live.anomalies).toEqual([]);
     live.close();
   });
