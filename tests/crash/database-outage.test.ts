@@ -212,4 +212,26 @@ describe('the embedded PostgreSQL killed under a running server', () => {
     server = null;
     await waitFor(async () => !alive(pid), { timeoutMs: 5000, what: 'postgres to stop' });
   });
+
+  it('SIGTERM while the database is away (mid-reply) still stops the app within the grace period', async () => {
+    server = await startServer({ databaseUrl: '', env: ENV });
+    const output = server.output;
+    onTestFailed(() => console.log(`server output:\n${output().slice(-8000)}`));
+    const created = await call('mutation', 'context.create', {});
+    const contextId = (created.data as { context: { id: string } }).context.id;
+    const sent = await sendUntilAccepted(contextId, 'stop-during-outage', '/long 300');
+    await waitFor(
+      async () => (await messages(contextId)).some((m) => m.runId === sent.run.id && m.role === 'assistant' && m.text.length > 20),
+      { what: 'a checkpointed partial reply' },
+    );
+    process.kill(postmasterPid()!, 'SIGKILL');
+    await waitFor(async () => (await health()).ok === false, { timeoutMs: 5000, intervalMs: 20, what: 'health to say degraded' });
+    const started = Date.now();
+    expect(await server.kill('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    server = null;
+    // Nothing of it is left running (a postmaster it had restarted meanwhile was stopped with it).
+    const pid = postmasterPid();
+    if (pid) await waitFor(async () => !alive(pid), { timeoutMs: 5000, what: 'postgres to stop' });
+  });
 });
