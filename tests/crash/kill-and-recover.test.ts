@@ -36,7 +36,7 @@ const messages = (contextId: string) =>
   );
 
 describe('a server killed with SIGKILL mid-run', () => {
-  it('loses no accepted message, duplicates none, and every run ends (repeated kills)', async () => {
+  it('loses no accepted message, duplicates none, and every run ends (repeated kills)', { timeout: 180_000 }, async () => {
     server = await startServer({ databaseUrl, env: ENV });
     const { context } = await server.client('crash').context.create.mutate({});
     const accepted: string[] = [];

@@ -85,7 +85,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     repo,
     bus,
     queue: new PrismaRunQueue(prisma),
-    model: new AiSdkLanguageModel(models.resolve, models.isSupported),
+    model: new AiSdkLanguageModel(models.resolve, models.isSupported, models.providers),
     tools,
     clock: now,
     ids: uuidIds,

@@ -53,6 +53,16 @@ export class ContextSession {
     this.current = aggregate;
   }
 
+  /** `apply` unless another writer holds the context right now: then undefined and nothing done. */
+  async tryApply<T>(change: (aggregate: ContextAggregate) => T): Promise<T | undefined> {
+    const current = this.current;
+    this.current = null;
+    const done = await this.repo.tryTransact(this.contextId, change, { current });
+    if (!done) return undefined;
+    this.current = done.aggregate;
+    return done.result;
+  }
+
   async apply<T>(change: (aggregate: ContextAggregate) => T, opts: ApplyOptions<T> = {}): Promise<T> {
     const current = this.current;
     this.current = null;

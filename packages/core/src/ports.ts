@@ -54,6 +54,8 @@ export interface ContextRepository {
    * transaction. A lost race is resolved here, never returned.
    */
   transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts?: TransactOptions<T>): Promise<Transacted<T>>;
+  /** `transact`, unless another writer holds the context right now (then null, nothing done): for claims. */
+  tryTransact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts?: TransactOptions<T>): Promise<Transacted<T> | null>;
   /** The branch path ending at `headMessageId`, oldest first. */
   loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]>;
 }
@@ -77,9 +79,9 @@ export interface EventBus {
 
 export interface RunQueue {
   /** Active runs that no live worker holds: queued, handed off after approval, or retried. */
-  findClaimable(limit: number): Promise<{ contextId: string; runId: string; model: string }[]>;
-  /** Runs whose owner's lease expired while processing. */
-  findExpiredLeases(now: Date, limit: number): Promise<{ contextId: string; runId: string }[]>;
+  findClaimable(limit: number, providers: string[]): Promise<{ contextId: string; runId: string; model: string }[]>;
+  /** Runs whose owner's lease expired while processing, by the database's clock (`now`: that clock). */
+  findExpiredLeases(limit: number): Promise<{ now: Date; runs: { contextId: string; runId: string }[] }>;
   /** Contexts awaiting approval with a call older than the cutoff. */
   findExpiredApprovals(cutoff: Date, limit: number): Promise<string[]>;
   /** Extends the lease only while `owner` still holds it; false when it was lost. */
@@ -112,6 +114,8 @@ export interface LanguageModelPort {
   stream(request: ModelRequest): AsyncIterable<ModelChunk>;
   /** Whether this process can run the model (instances may be configured differently). */
   supports(model: string): boolean;
+  /** The providers (model prefixes before ':') this process can run, for the claim query. */
+  providers(): string[];
 }
 
 export interface ToolDescriptor {

@@ -47,7 +47,8 @@ export class RunWorker {
 
   async start() {
     await this.sweep();
-    this.unsubscribe = this.ports.bus.onWorkAvailable(() => void this.poll());
+    // The notification names the context: claim it at once (no query hop); without one, poll.
+    this.unsubscribe = this.ports.bus.onWorkAvailable((contextId) => void (contextId ? this.claimContext(contextId) : this.poll()));
     this.timers.push(setInterval(() => void this.poll(), this.config.pollMs));
     this.timers.push(setInterval(() => void this.sweep(), this.config.sweepMs));
     for (const t of this.timers) t.unref?.();
@@ -75,22 +76,45 @@ export class RunWorker {
   private async claimAvailable() {
     const free = this.config.maxConcurrentRuns - this.active.size;
     if (free <= 0) return;
-    const candidates = await this.ports.queue.findClaimable(free * 2);
+    const candidates = await this.ports.queue.findClaimable(free * 2, this.ports.model.providers());
     for (const { contextId, runId, model } of candidates) {
       if (this.stopped || this.active.size >= this.config.maxConcurrentRuns) return;
       // Left for an instance that can run this model.
       if (this.active.has(runId) || !this.ports.model.supports(model)) continue;
       const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
       const session = new ContextSession(this.ports.repo, contextId);
-      const claim = await session.apply(this.executor.claim(runId, until)).catch((error) => {
+      await this.tryClaim(session, runId, until);
+    }
+  }
+
+  /** A notification said the context may have a run to start. */
+  private async claimContext(contextId: string) {
+    if (this.stopped || this.active.size >= this.config.maxConcurrentRuns) return this.poll();
+    const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
+    const session = new ContextSession(this.ports.repo, contextId);
+    // Skipped when another writer holds the context: its commit notifies again, and the poll is the fallback.
+    await this.tryClaim(session, null, until);
+  }
+
+  /** Claims `runId` (or the context's active run when null); returns the run id launched, null if none, undefined if skipped. */
+  private async tryClaim(session: ContextSession, runId: string | null, until: Date): Promise<string | null | undefined> {
+    let claimedId: string | null = null;
+    const claimed = await session
+      .tryApply((a) => {
+        const id = runId ?? a.activeRun?.id ?? null;
+        if (!id || this.active.has(id) || !this.ports.model.supports(a.context.model)) return null;
+        claimedId = id;
+        return this.executor.claim(id, until)(a);
+      })
+      .catch((error) => {
         this.log('claim failed', { runId, error: String(error) });
         return null;
       });
-      if (claim) {
-        this.ports.observer?.runStarted?.({ runId, queuedMs: claim.queuedMs });
-        this.launch(contextId, runId, session, claim);
-      }
-    }
+    if (claimed === undefined) return undefined;
+    if (!claimed || !claimedId || this.stopped || this.active.has(claimedId)) return null;
+    this.ports.observer?.runStarted?.({ runId: claimedId, queuedMs: claimed.queuedMs });
+    this.launch(session.contextId, claimedId, session, claimed);
+    return claimedId;
   }
 
   private launch(contextId: string, runId: string, session: ContextSession, claim: Claim) {
@@ -139,11 +163,13 @@ export class RunWorker {
     if (this.stopped) return;
     const { queue, repo, clock } = this.ports;
     try {
-      for (const { contextId, runId } of await queue.findExpiredLeases(clock(), 50)) {
+      const expired = await queue.findExpiredLeases(50);
+      for (const { contextId, runId } of expired.runs) {
         if (this.active.has(runId)) continue;
         await mutate(repo, contextId, (a) => {
           const run = a.run(runId);
-          if (run.leaseExpiresAt && run.leaseExpiresAt <= clock()) a.recover(runId, this.config.maxAttempts);
+          // Checked again under the lock, by the database's clock (a renewal may have come in between).
+          if (run.leaseExpiresAt && run.leaseExpiresAt <= expired.now) a.recover(runId, this.config.maxAttempts);
         }).then(
           () => this.log('recovered run', { runId }),
           (error) => this.log('recovery failed', { runId, error: String(error) }),

@@ -109,14 +109,25 @@ export class PrismaContextRepository implements ContextRepository {
     committed();
   }
 
-  async transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T>> {
-    return this.locks.run(contextId, async () => {
+  transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T>> {
+    return this.locked(contextId, change, opts, false) as Promise<Transacted<T>>;
+  }
+
+  tryTransact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T> | null> {
+    return this.locked(contextId, change, opts, true);
+  }
+
+  private locked<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T>, skipLocked: boolean) {
+    return this.locks.run(contextId, async (): Promise<Transacted<T> | null> => {
       const out = await this.inTransaction(async (client) => {
         const { rows } = await client.query<{ version: number }>(
-          'SELECT version FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE',
+          `SELECT version FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
           [contextId],
         );
-        if (!rows[0]) throw notFound('context', contextId);
+        if (!rows[0]) {
+          if (skipLocked) return null;
+          throw notFound('context', contextId);
+        }
         const current = opts.current;
         const reuse = current && !opts.load && current.expectedVersion === rows[0].version && !current.isDirty;
         const aggregate = reuse ? current : await this.loadWith(client, contextId, opts.load);
@@ -124,6 +135,7 @@ export class PrismaContextRepository implements ContextRepository {
         const committed = await this.write(client, aggregate, opts.idempotency?.(result));
         return { aggregate, result, committed };
       });
+      if (!out) return null;
       out.committed();
       return { aggregate: out.aggregate, result: out.result };
     });

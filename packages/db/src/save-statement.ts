@@ -101,7 +101,10 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
         .filter((x) => (x.lease ?? false) === withLease)
         .map((x) => view.runs.get(x.id)!);
       if (!rows.length) continue;
-      const lease = withLease ? `, "leaseOwner" = x."leaseOwner", "leaseExpiresAt" = x."leaseExpiresAt"` : '';
+      // The lease runs on the database's clock: the aggregate's expiry minus this process's now, from the database's now.
+      const lease = withLease
+        ? `, "leaseOwner" = x."leaseOwner", "leaseExpiresAt" = (now() AT TIME ZONE 'UTC') + (x."leaseExpiresAt" - ${p(nowIso)}::timestamp)`
+        : '';
       ctes.push(
         `${name} AS (UPDATE "Run" t SET "responseMessageId" = x."responseMessageId", status = x.status, attempt = x.attempt,
           error = x.error, "startedAt" = x."startedAt", "completedAt" = x."completedAt"${lease}

@@ -49,13 +49,15 @@ export function modelResolver(config: Config) {
       return false;
     }
   };
-  return { resolve, isSupported };
+  const providers = () => ['local', ...Object.keys(remote)];
+  return { resolve, isSupported, providers };
 }
 
 export class AiSdkLanguageModel implements LanguageModelPort {
   constructor(
     private readonly resolve: (model: string) => LanguageModelV3,
     readonly supports: (model: string) => boolean,
+    readonly providers: () => string[] = () => ['local'],
   ) {}
 
   async *stream(request: ModelRequest): AsyncIterable<ModelChunk> {

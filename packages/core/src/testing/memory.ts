@@ -57,6 +57,10 @@ export class MemoryRepository implements ContextRepository {
     return run;
   }
 
+  tryTransact<T>(contextId: string, change: (a: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T> | null> {
+    return this.transact(contextId, change, opts);
+  }
+
   async loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]> {
     const view = this.views.get(contextId);
     const path: MessageRecord[] = [];
