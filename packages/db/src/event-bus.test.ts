@@ -1,0 +1,94 @@
+import type { BusEvent } from '@chat/core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createTestDatabase } from '../../../tests/support/database.ts';
+import { sql } from '../../../tests/support/sql.ts';
+import { PostgresEventBus } from './event-bus.ts';
+import { EVENTS_CHANNEL } from './notifications.ts';
+import { createPrismaClient } from './prisma-client.ts';
+
+let url: string;
+let db: ReturnType<typeof createPrismaClient>;
+beforeAll(async () => {
+  url = await createTestDatabase();
+  db = createPrismaClient(url);
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+let n = 0;
+const appName = () => `bus-test-${process.pid}-${++n}`;
+const connections = async (name: string) =>
+  Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [name]))[0]!.n);
+const dropConnection = (name: string) => sql(url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [name]);
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('work listeners get the context id of the notification; the NOTIFY lag is measured when the sender stamped it', async () => {
+  const lags: number[] = [];
+  const bus = new PostgresEventBus(db.prisma, url, () => {}, { applicationName: appName(), onNotifyLag: (ms) => lags.push(ms) });
+  await bus.start();
+  const woken: (string | null)[] = [];
+  bus.onWorkAvailable((contextId) => woken.push(contextId));
+  try {
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: 'ctx_a', f: 1, s: 1, w: true, t: Date.now() - 5 })]);
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: 'ctx_b', f: 1, s: 1, w: false })]);
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: 'ctx_c', f: 1, s: 1, w: true })]);
+    await until(() => woken.length === 2);
+    expect(woken).toEqual(['ctx_a', 'ctx_c']);
+    expect(lags).toHaveLength(1); // only the stamped one
+    expect(lags[0]).toBeGreaterThanOrEqual(5);
+  } finally {
+    await bus.close();
+  }
+});
+
+test('a dropped LISTEN connection is replaced by exactly one, however often and fast it drops; subscribers resync, workers look for work', async () => {
+  const name = appName();
+  const log: string[] = [];
+  const bus = new PostgresEventBus(db.prisma, url, (msg) => log.push(msg), { applicationName: name });
+  await bus.start();
+  const woken: (string | null)[] = [];
+  bus.onWorkAvailable((contextId) => woken.push(contextId));
+  const events: BusEvent[] = [];
+  bus.subscribe('ctx_watched', (event) => events.push(event));
+  try {
+    expect(await connections(name)).toBe(1);
+    for (let round = 1; round <= 3; round++) {
+      woken.length = 0;
+      await dropConnection(name);
+      // A second drop while it reconnects, and one right after it is back.
+      await dropConnection(name);
+      await until(() => woken.length === 1);
+      await dropConnection(name);
+      await until(() => woken.length === 2);
+      expect(woken).toEqual([null, null]);
+      expect(await connections(name)).toBe(1);
+    }
+    expect(events.filter((e) => e.type === 'resync').length).toBeGreaterThanOrEqual(6);
+    expect(await connections(name)).toBe(1);
+    // Still delivering after all that.
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: 'ctx_after', f: 1, s: 1, w: true })]);
+    await until(() => woken.includes('ctx_after'));
+  } finally {
+    await bus.close();
+  }
+  await until(async () => (await connections(name)) === 0);
+});
+
+test('close() while reconnecting leaves no connection and no loop behind', async () => {
+  const name = appName();
+  const bus = new PostgresEventBus(db.prisma, url, () => {}, { applicationName: name });
+  await bus.start();
+  await dropConnection(name);
+  await until(() => !bus.connected);
+  await bus.close();
+  // The reconnect loop saw the close: nothing connects afterwards.
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(await connections(name)).toBe(0);
+});
