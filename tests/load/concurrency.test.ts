@@ -44,7 +44,12 @@ const clientFor = (server: TestServer, ownerId: string): ChatClient =>
     ownerId,
     EventSource: EventSource as never,
     batch: false,
+    // Patient clients: 1,000 sending at once wait their turn (the server queues an action up to
+    // ACTION_QUEUE_WAIT_MS before it answers SERVICE_BUSY). The defaults (8 attempts, 30 s) suit an
+    // interactive client; here the test's own time budget is the limit.
     retry: {
+      attempts: 30,
+      budgetMs: 150_000,
       onRetry: ({ reason, error }) => {
         retries[reason]++;
         if (reason === 'network') {
