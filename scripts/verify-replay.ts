@@ -6,7 +6,7 @@ import { createPrismaClient, ensureDatabase, ReadModels } from '@chat/db';
 
 const database = await ensureDatabase();
 const db = createPrismaClient(database.url);
-const reads = new ReadModels(db.prisma);
+const reads = new ReadModels(db.prisma, db.pool);
 let failed = 0;
 let checked = 0;
 try {

@@ -49,18 +49,15 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     // With the embedded server an outage is reported once by its supervisor, not once per pooled connection.
     onIdleError: (error) => log[database.embedded ? 'debug' : 'warn']({ error: error.message }, 'idle database connection lost'),
   });
-  // A pooled connection that dies while checked out (between the statements of a transaction) emits 'error'
-  // with no listener, which would crash the process; the statement that uses it fails by itself (SERVICE_BUSY).
-  db.pool.on('connect', (client) => client.on('error', (error) => log.debug({ error: error.message }, 'database connection lost')));
   const prisma = db.prisma;
   const metrics = createMetrics({ prisma, pool: db.pool, log: (msg, data) => log.debug(data ?? {}, msg) });
   const now = () => new Date();
   const owner = config.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const repo = new PrismaContextRepository(db.pool, now);
-  const reads = new ReadModels(prisma);
-  const idempotency = new IdempotencyStore(prisma);
-  const bus = new PostgresEventBus(prisma, database.url, (msg, data, level = 'warn') => log[level](data ?? {}, msg), {
+  const reads = new ReadModels(prisma, db.pool);
+  const idempotency = new IdempotencyStore(prisma, db.pool);
+  const bus = new PostgresEventBus(db.pool, database.url, (msg, data, level = 'warn') => log[level](data ?? {}, msg), {
     applicationName: 'chat-listen',
     onNotifyLag: metrics.notifyLag,
   });

@@ -31,7 +31,7 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10
 
 test('work listeners get the context id of the notification; the NOTIFY lag is measured when the sender stamped it', async () => {
   const lags: number[] = [];
-  const bus = new PostgresEventBus(db.prisma, url, () => {}, { applicationName: appName(), onNotifyLag: (ms) => lags.push(ms) });
+  const bus = new PostgresEventBus(db.pool, url, () => {}, { applicationName: appName(), onNotifyLag: (ms) => lags.push(ms) });
   await bus.start();
   const woken: (string | null)[] = [];
   bus.onWorkAvailable((contextId) => woken.push(contextId));
@@ -51,7 +51,7 @@ test('work listeners get the context id of the notification; the NOTIFY lag is m
 test('a dropped LISTEN connection is replaced by exactly one, however often and fast it drops; subscribers resync, workers look for work', async () => {
   const name = appName();
   const log: string[] = [];
-  const bus = new PostgresEventBus(db.prisma, url, (msg) => log.push(msg), { applicationName: name });
+  const bus = new PostgresEventBus(db.pool, url, (msg) => log.push(msg), { applicationName: name });
   await bus.start();
   const woken: (string | null)[] = [];
   bus.onWorkAvailable((contextId) => woken.push(contextId));
@@ -83,7 +83,7 @@ test('a dropped LISTEN connection is replaced by exactly one, however often and 
 
 test('close() while reconnecting leaves no connection and no loop behind', async () => {
   const name = appName();
-  const bus = new PostgresEventBus(db.prisma, url, () => {}, { applicationName: name });
+  const bus = new PostgresEventBus(db.pool, url, () => {}, { applicationName: name });
   await bus.start();
   await dropConnection(name);
   await until(() => !bus.connected);

@@ -1,11 +1,12 @@
 import type { BusEvent, ContextEvent, EphemeralEvent, EventBus } from '@chat/core';
 import pg from 'pg';
-import type { PrismaClient } from './generated/prisma/client.ts';
-import { toEvent } from './mappers.ts';
+import { readEvents } from './event-log.ts';
 import { CONTROL_CHANNEL, EPHEMERAL_CHANNEL, EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
 
 /** NOTIFY payloads must stay under 8000 bytes; long deltas are split. */
 const MAX_DELTA_CHARS = 1500;
+/** Events read per query when delivering a notification. */
+const DELIVERY_PAGE = 500;
 
 /**
  * Event fan-out over Postgres LISTEN/NOTIFY (DESIGN §8), so every server
@@ -31,7 +32,8 @@ export class PostgresEventBus implements EventBus {
   private closed = false;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    /** NOTIFYs and event reads go straight through the pool: they are per token batch and per notification. */
+    private readonly pool: pg.Pool,
     private readonly databaseUrl: string,
     /** `info` for the connection's own ups and downs (self-healing), else a warning. */
     private readonly log: (msg: string, data?: Record<string, unknown>, level?: 'warn' | 'info') => void = () => {},
@@ -173,7 +175,7 @@ export class PostgresEventBus implements EventBus {
 
   async requestCheckpoint(contextId: string, messageId: string): Promise<void> {
     const payload = JSON.stringify({ type: 'checkpoint', contextId, messageId });
-    await this.prisma.$executeRaw`SELECT pg_notify(${CONTROL_CHANNEL}, ${payload})`;
+    await this.pool.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, payload]);
   }
 
   async publishEphemeral(event: EphemeralEvent): Promise<void> {
@@ -187,7 +189,7 @@ export class PostgresEventBus implements EventBus {
       pieces.push(event);
     }
     for (const piece of pieces) {
-      await this.prisma.$executeRaw`SELECT pg_notify(${EPHEMERAL_CHANNEL}, ${JSON.stringify(piece)})`;
+      await this.pool.query('SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, JSON.stringify(piece)]);
     }
   }
 
@@ -224,14 +226,14 @@ export class PostgresEventBus implements EventBus {
   private async deliverPersisted(contextId: string, firstSeq: number) {
     const cursor = this.cursors.get(contextId);
     const after = cursor === undefined ? firstSeq - 1 : Math.min(cursor, firstSeq - 1);
-    const rows = await this.prisma.event.findMany({
-      where: { contextId, seq: { gt: after } },
-      orderBy: { seq: 'asc' },
-    });
-    for (const row of rows) {
-      const event: ContextEvent = toEvent(row);
-      this.cursors.set(contextId, event.seq);
-      this.dispatch(contextId, event);
+    for (let from = after; ; ) {
+      const events = await readEvents(this.pool, contextId, from, DELIVERY_PAGE);
+      for (const event of events) {
+        this.cursors.set(contextId, event.seq);
+        this.dispatch(contextId, event);
+      }
+      if (events.length < DELIVERY_PAGE) return;
+      from = events.at(-1)!.seq;
     }
   }
 

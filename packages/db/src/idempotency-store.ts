@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { PrismaClient } from './generated/prisma/client.ts';
 
 export interface StoredIdempotency {
@@ -9,13 +10,20 @@ export interface StoredIdempotency {
 
 /** Reads and purges idempotency records; they are written by the repository's save, with the action. */
 export class IdempotencyStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** The hot lookup (every keyed action) goes straight through the pool. */
+    private readonly pool: pg.Pool,
+  ) {}
 
   async find(ownerId: string, procedure: string, key: string): Promise<StoredIdempotency | null> {
-    return this.prisma.idempotencyRecord.findUnique({
-      where: { ownerId_procedure_key: { ownerId, procedure, key } },
-      select: { requestHash: true, status: true, response: true, expiresAt: true },
-    });
+    const { rows } = await this.pool.query<{ requestHash: string; status: string; response: unknown; expiresAt: string }>(
+      `SELECT "requestHash", status, response, to_char("expiresAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "expiresAt"
+       FROM "IdempotencyRecord" WHERE "ownerId" = $1 AND procedure = $2 AND key = $3`,
+      [ownerId, procedure, key],
+    );
+    const row = rows[0];
+    return row ? { ...row, expiresAt: new Date(row.expiresAt) } : null;
   }
 
   async delete(ownerId: string, procedure: string, key: string) {

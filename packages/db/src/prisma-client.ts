@@ -50,6 +50,9 @@ export function createPrismaClient(
   // and interactive transactions (a held connection: BEGIN ... COMMIT) all end
   // up in client.query(), once per statement.
   pool.on('connect', (client) => {
+    // A checked-out connection that dies (server restart) emits 'error'; unhandled, that would end the process.
+    // The query in flight fails on its own and pg discards the connection.
+    client.on('error', (error) => opts.onIdleError?.(error));
     const query = client.query;
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
       const q = args[0] as string | { text?: string };

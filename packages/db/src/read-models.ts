@@ -1,10 +1,15 @@
 import type { ContextEvent, ContextRecord, MessageRecord, RunRecord, ToolCallRecord } from '@chat/core';
+import type pg from 'pg';
+import { readEvents } from './event-log.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { fromJsonRow, toBranch, toContext, toEvent, toMessage, toRun, toToolCall } from './mappers.ts';
 
 /** Read-only queries behind the API's list/get procedures. Writes go through the repository only. */
 export class ReadModels {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool: pg.Pool,
+  ) {}
 
   async context(contextId: string): Promise<ContextRecord | null> {
     const row = await this.prisma.context.findUnique({ where: { id: contextId } });
@@ -81,13 +86,8 @@ export class ReadModels {
     return rows.map(toToolCall);
   }
 
-  async events(contextId: string, afterSeq: number, limit: number): Promise<ContextEvent[]> {
-    const rows = await this.prisma.event.findMany({
-      where: { contextId, seq: { gt: afterSeq } },
-      orderBy: { seq: 'asc' },
-      take: limit,
-    });
-    return rows.map(toEvent);
+  events(contextId: string, afterSeq: number, limit: number): Promise<ContextEvent[]> {
+    return readEvents(this.pool, contextId, afterSeq, limit);
   }
 
   /** Events that mention a run (its own and those of its messages and tool calls). */
