@@ -19,19 +19,22 @@ afterAll(async () => {
 describe('two server processes on one PostgreSQL', () => {
   it('a reply run by A streams to a subscriber on B; when A is killed, B recovers the run and the subscriber sees it finish', async () => {
     const databaseUrl = await createTestDatabase();
-    const a = await startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-a' } });
-    servers.push(a);
-    const client = a.client('multi');
-    const { context } = await client.context.create.mutate({});
-    const sent = await client.chat.sendMessage.mutate({ contextId: context.id, content: 'across /long 400' });
-    await waitFor(async () => {
+    // Both up before the message, so the reply cannot finish while an instance is still starting.
+    const [first, second] = await Promise.all([
+      startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-1' } }),
+      startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-2' } }),
+    ]);
+    servers.push(first, second);
+    const { context } = await first.client('multi').context.create.mutate({});
+    const sent = await first.client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'across /long 400' });
+    // A is whichever instance claimed the run; B is the other.
+    const owner = await waitFor(async () => {
       const [run] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [sent.run.id]);
-      return run?.leaseOwner === 'instance-a';
+      return run?.leaseOwner;
     });
-
-    const b = await startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-b' } });
-    servers.push(b);
-    const onB = subscribe(b.client('multi'), context.id, '0');
+    const [a, b] = owner === 'instance-1' ? [first, second] : [second, first];
+    const client = b.client('multi');
+    const onB = subscribe(client, context.id, '0');
     // Tokens produced in A's process arrive through B.
     await waitFor(async () => onB.deltas().length > 20, { what: 'deltas on B' });
     expect(onB.anomalies).toEqual([]);
@@ -62,18 +65,22 @@ describe('two server processes on one PostgreSQL', () => {
     // lease renewal (which would find the lease gone) happens within the test's time.
     const quiet = { ...ENV, LEASE_MS: '600000', CHECKPOINT_INTERVAL_MS: '600000', SWEEP_INTERVAL_MS: '600000' };
     const databaseUrl = await createTestDatabase();
-    const a = await startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-a2' } });
-    servers.push(a);
-    const b = await startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-b2' } });
-    servers.push(b);
-    const { context } = await a.client('multi').context.create.mutate({});
-    const onA = subscribe(a.client('multi'), context.id, '0');
-    await waitFor(async () => onA.started);
+    const [first, second] = await Promise.all([
+      startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-1' } }),
+      startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-2' } }),
+    ]);
+    servers.push(first, second);
+    const { context } = await first.client('multi').context.create.mutate({});
     // 1000 words at 15 ms: about 15 s of streaming if nothing stops it.
-    const sent = await a.client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'cancel across /long 1000' });
+    const sent = await first.client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'cancel across /long 1000' });
+    // A is whichever instance claimed the run; the cancel goes to the other, B.
+    const owner = await waitFor(async () => {
+      const [run] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [sent.run.id]);
+      return run?.leaseOwner;
+    });
+    const [a, b] = owner === 'instance-1' ? [first, second] : [second, first];
+    const onA = subscribe(a.client('multi'), context.id, '0');
     await waitFor(async () => onA.deltas().length > 10, { what: 'A to stream' });
-    const [leased] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [sent.run.id]);
-    expect(leased!.leaseOwner).toBe('instance-a2');
 
     const cancelledAt = Date.now();
     await b.client('multi').chat.cancel.mutate({ contextId: context.id, runId: sent.run.id });
