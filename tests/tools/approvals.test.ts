@@ -211,7 +211,9 @@ describe('approvals across restarts, crashes and time', () => {
     await server.kill('SIGKILL');
     server = await startServer({ databaseUrl, env });
     await waitIdle(server.client('tools-crash'), context.id, 30_000);
-    await new Promise((r) => setTimeout(r, 3500)); // longer than the tool's delay: a second execution would have landed
+    // A bounded "nothing more happens" window, not a wait for a condition (no event marks something that
+    // does not happen): longer than TOOL_DELAY_MS, so a second execution, had recovery started one, would have landed.
+    await new Promise((r) => setTimeout(r, 3500));
     expect(await notes(context.id)).toEqual([]);
     const [call] = await sql<{ status: string; result: { error: string } }>(databaseUrl, `SELECT status, result FROM "ToolCall" WHERE id = $1`, [
       state.pendingToolCalls[0]!.id,
