@@ -14,6 +14,10 @@ export interface QueryCounter {
 
 const LOG_LIMIT = 1000;
 
+/** A statement that writes rows: INSERT/UPDATE/DELETE, or a WITH whose CTEs do (the repository's one-statement saves). */
+const isWrite = (sql: string) =>
+  /^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql) || (/^\s*WITH\b/i.test(sql) && /\b(INSERT\s+INTO|UPDATE\s+"|DELETE\s+FROM)\b/i.test(sql));
+
 export function createPrismaClient(
   databaseUrl: string,
   opts: { poolMax?: number; poolWaitMs?: number; onIdleError?: (error: Error) => void } = {},
@@ -58,7 +62,7 @@ export function createPrismaClient(
       const q = args[0] as string | { text?: string };
       queryCount.value++;
       totals.total++;
-      if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(typeof q === 'string' ? q : String(q?.text))) totals.writes++;
+      if (isWrite(typeof q === 'string' ? q : String(q?.text))) totals.writes++;
       queryCount.log.push(typeof q === 'string' ? q : String(q?.text));
       if (queryCount.log.length > LOG_LIMIT) queryCount.log.shift();
       return (query as (...a: unknown[]) => unknown).apply(this, args);
