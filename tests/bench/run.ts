@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createLocalModel } from '../../packages/api/src/models/local-model.ts';
-import { CONTROL_CHANNEL, EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from '../../packages/db/src/notifications.ts';
+import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from '../../packages/db/src/notifications.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { startRawPipeline, WRITE_SQL } from './raw-pipeline.ts';
 
@@ -532,7 +532,7 @@ async function main() {
       received++;
       if (msg.channel === EPHEMERAL_CHANNEL) receivedEphemeral++;
     });
-    for (const channel of [EVENTS_CHANNEL, EPHEMERAL_CHANNEL, CONTROL_CHANNEL]) await listener.query(`LISTEN ${channel}`);
+    for (const channel of [EVENTS_CHANNEL, EPHEMERAL_CHANNEL]) await listener.query(`LISTEN ${channel}`);
     let firstDelta: number | null = null;
     let completedAt: number | null = null;
     let onDone!: () => void;

@@ -72,9 +72,6 @@ export interface EventBus {
    */
   onWorkAvailable(listener: (contextId: string | null) => void): () => void;
   publishEphemeral(event: EphemeralEvent): Promise<void>;
-  /** Asks whichever process streams the message to checkpoint it now (a subscriber is catching up). */
-  requestCheckpoint(contextId: string, messageId: string): Promise<void>;
-  onCheckpointRequest(listener: (messageId: string) => void): () => void;
 }
 
 export interface RunQueue {

@@ -1,7 +1,7 @@
 import type { BusEvent, ContextEvent, EphemeralEvent, EventBus } from '@chat/core';
 import pg from 'pg';
 import { readEvents } from './event-log.ts';
-import { CONTROL_CHANNEL, EPHEMERAL_CHANNEL, EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
+import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
 
 /** NOTIFY payloads must stay under 8000 bytes; long deltas are split. */
 const MAX_DELTA_CHARS = 1500;
@@ -19,7 +19,6 @@ const DELIVERY_PAGE = 500;
 export class PostgresEventBus implements EventBus {
   private readonly listeners = new Map<string, Set<(event: BusEvent) => void>>();
   private readonly workListeners = new Set<(contextId: string | null) => void>();
-  private readonly checkpointListeners = new Set<(messageId: string) => void>();
   private readonly cursors = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
   /** The one LISTEN connection (null while it is being re-established). */
@@ -73,7 +72,7 @@ export class PostgresEventBus implements EventBus {
     this.connecting = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${EPHEMERAL_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
+      await client.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${EPHEMERAL_CHANNEL}`);
       if (this.closed) throw new Error('event bus closed');
       return client;
     } catch (error) {
@@ -168,16 +167,6 @@ export class PostgresEventBus implements EventBus {
     return () => this.workListeners.delete(listener);
   }
 
-  onCheckpointRequest(listener: (messageId: string) => void): () => void {
-    this.checkpointListeners.add(listener);
-    return () => this.checkpointListeners.delete(listener);
-  }
-
-  async requestCheckpoint(contextId: string, messageId: string): Promise<void> {
-    const payload = JSON.stringify({ type: 'checkpoint', contextId, messageId });
-    await this.pool.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, payload]);
-  }
-
   async publishEphemeral(event: EphemeralEvent): Promise<void> {
     const pieces: EphemeralEvent[] = [];
     if (event.type === 'message.delta' && event.payload.text.length > MAX_DELTA_CHARS) {
@@ -200,9 +189,6 @@ export class PostgresEventBus implements EventBus {
         if (typeof n.t === 'number') this.options.onNotifyLag?.(Math.max(0, Date.now() - n.t));
         if (n.w) this.notifyWork(n.c);
         if (this.listeners.has(n.c)) this.enqueue(n.c, () => this.deliverPersisted(n.c, n.f));
-      } else if (channel === CONTROL_CHANNEL) {
-        const request = JSON.parse(payload) as { type: string; messageId: string };
-        if (request.type === 'checkpoint') for (const l of this.checkpointListeners) l(request.messageId);
       } else if (channel === EPHEMERAL_CHANNEL) {
         const event = JSON.parse(payload) as EphemeralEvent;
         if (this.listeners.has(event.contextId)) this.enqueue(event.contextId, async () => this.dispatch(event.contextId, event));

@@ -1,8 +1,6 @@
 /** Postgres NOTIFY channels and payloads shared by the repository and the event bus. */
 export const EVENTS_CHANNEL = 'chat_events';
 export const EPHEMERAL_CHANNEL = 'chat_ephemeral';
-/** Requests between processes, e.g. "checkpoint this streaming message now". */
-export const CONTROL_CHANNEL = 'chat_control';
 
 /** Sent on commit of a save: context id, first and last event seq, whether a worker may have work. */
 export interface EventsNotification {
