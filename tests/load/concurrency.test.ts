@@ -435,6 +435,14 @@ describe('load: many readers', () => {
         errorExamples: [...new Set(subscribers.flatMap((s) => s.errors.map((e) => String((e as Error).message))))].slice(0, 3),
         joinedWhileStreaming: subscribers.filter((s) => s.items.some((i) => i.data.kind === 'ephemeral' && i.data.type === 'message.snapshot')).length,
         subscribersWithDeltas: subscribers.filter((s) => s.deltas().some((d) => d.payload.messageId === replyId)).length,
+        // Joined mid-stream but had none of the reply live (an empty snapshot and no delta after it):
+        // it sees nothing until the next checkpoint, here the completion (the snapshot is the last
+        // checkpoint's text, and CHECKPOINT_INTERVAL_MS is set beyond the reply). Reported, not asserted.
+        joinedBlind: subscribers.filter((s) => {
+          const snapshot = s.items.find((i) => i.data.kind === 'ephemeral' && i.data.type === 'message.snapshot' && i.data.payload.messageId === replyId);
+          const snapshotText = snapshot?.data.kind === 'ephemeral' && snapshot.data.type === 'message.snapshot' ? snapshot.data.payload.text : '';
+          return snapshot && snapshotText === '' && !s.deltas().some((d) => d.payload.messageId === replyId);
+        }).length,
         subscriberWords: [...new Set(subscribers.map((s) => (s.texts.get(replyId) ?? '').split(/\s+/).length))].sort((x, y) => x - y).slice(0, 5),
         joinMs,
       };
