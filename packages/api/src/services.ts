@@ -81,7 +81,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   const ports: CorePorts = {
     repo,
     bus,
-    queue: new PrismaRunQueue(prisma),
+    queue: new PrismaRunQueue(db.pool),
     model: new AiSdkLanguageModel(models.resolve, models.isSupported, models.providers),
     tools,
     clock: now,

@@ -163,7 +163,8 @@ export class RunExecutor {
           calls.push(this.requestedCall(chunk));
         }
       }
-      await deltas.flush(text);
+      // No trailing delta: the save that ends the step carries the rest of the text in its events.
+      await deltas.settle();
       if (abort.aborted) return await keepPartial();
       if (failure) {
         const error = failure.message;
@@ -312,6 +313,12 @@ class DeltaPublisher {
       });
     this.chain = next;
     return next;
+  }
+
+  /** Drops the pending coalesced flush and waits for the publishes already under way. */
+  async settle() {
+    this.close();
+    await this.chain.catch(() => {});
   }
 
   close() {
