@@ -118,9 +118,10 @@ export class RunExecutor {
     let saved = 0;
     let lastCheckpoint = Date.now();
     const calls: RequestedToolCall[] = [];
-    const deltas = new DeltaPublisher((offset, chunk) =>
-      bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } }),
+    const deltas = new DeltaPublisher(
+      (offset, chunk) => bus.publishEphemeral({ type: 'message.delta', contextId, payload: { messageId, offset, text: chunk } }),
       this.config.deltaFlushMs,
+      () => saved,
     );
     const checkpoint = async () => {
       const current = text;
@@ -269,6 +270,12 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * Coalesces a reply's deltas: the first text goes out at once (first token
  * latency), later text at most once per `intervalMs`, whatever the model's
  * chunking, so a streaming reply costs a bounded number of NOTIFYs per second.
+ *
+ * Each delta carries the whole text since the last checkpoint (offset = the
+ * checkpointed length), not just what is new: a subscriber that joins
+ * mid-reply gets the checkpointed text as its snapshot and can apply the very
+ * next delta, with no write on its behalf. The subscription trims what a
+ * client already has, so each character still reaches it once.
  */
 class DeltaPublisher {
   private published = 0;
@@ -280,6 +287,8 @@ class DeltaPublisher {
   constructor(
     private readonly publish: (offset: number, text: string) => Promise<void>,
     private readonly intervalMs: number,
+    /** The length of the text already checkpointed. */
+    private readonly savedLength: () => number,
   ) {}
 
   /** The whole text so far; published now or within the interval. */
@@ -305,7 +314,7 @@ class DeltaPublisher {
       .catch(() => {})
       .then(async () => {
         if (this.latest.length <= this.published) return;
-        const offset = this.published;
+        const offset = Math.min(this.savedLength(), this.published);
         const chunk = this.latest.slice(offset);
         this.published = this.latest.length;
         this.lastFlush = Date.now();

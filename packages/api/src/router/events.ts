@@ -38,8 +38,9 @@ export const eventsRouter = router({
    * Resumable live stream (DESIGN §7): listen first, then send every persisted
    * event after `lastEventId`, then a snapshot of any reply still streaming,
    * then live events. Deltas are trimmed so a client gets each character of a
-   * reply exactly once and never a gap: one that would leave a gap is dropped
-   * and the next checkpoint event fills it. Joining writes nothing.
+   * reply exactly once and never a gap. A delta carries the text since the
+   * last checkpoint, so a client that joins with the checkpointed snapshot can
+   * continue from the next delta; joining writes nothing.
    */
   onContext: publicProcedure
     .input(contextRef.extend({ lastEventId }))
@@ -107,11 +108,22 @@ export const eventsRouter = router({
           }
           const event = inbox.shift()!;
           if (event.type === 'message.delta') {
-            const { messageId, offset, text } = event.payload;
+            const { messageId } = event.payload;
             const have = sent.get(messageId) ?? 0;
-            if (offset > have || offset + text.length <= have) continue;
-            const fresh = text.slice(have - offset);
-            sent.set(messageId, have + fresh.length);
+            // A client that fell behind gets the deltas waiting for it as one (fan-out sheds work under load).
+            let end = have;
+            let fresh = '';
+            for (let next: BusEvent | undefined = event; next?.type === 'message.delta' && next.payload.messageId === messageId; next = inbox[0]) {
+              if (next !== event) inbox.shift();
+              const { offset, text } = next.payload;
+              if (offset > end) break; // a gap: dropped; the next checkpoint-based delta or event fills it
+              if (offset + text.length > end) {
+                fresh += text.slice(end - offset);
+                end = offset + text.length;
+              }
+            }
+            if (!fresh) continue;
+            sent.set(messageId, end);
             yield tracked(String(lastSeq), {
               kind: 'ephemeral',
               afterSeq: lastSeq,
