@@ -14,9 +14,9 @@ import type { AppRouter } from './root.ts';
 
 /** How the client retries a call the server could not take (SERVICE_BUSY) or that got no answer. */
 export interface RetryOptions {
-  /** Attempts in all, the first one included (default 8). */
+  /** Attempts in all, the first one included (default 12). */
   attempts?: number;
-  /** Give up once this much time has passed since the first attempt (default 30 s). */
+  /** Give up once this much time has passed since the first attempt (default 60 s). */
   budgetMs?: number;
   /** Longest single pause (default 5 s). */
   maxDelayMs?: number;
@@ -114,8 +114,8 @@ function hasIdempotencyKey(input: unknown): boolean {
  * `attempts` and `budgetMs`. Subscriptions are left to their own reconnect.
  */
 export function retryLink(options: RetryOptions = {}): TRPCLink<AppRouter> {
-  const attempts = Math.max(1, options.attempts ?? 8);
-  const budgetMs = options.budgetMs ?? 30_000;
+  const attempts = Math.max(1, options.attempts ?? 12);
+  const budgetMs = options.budgetMs ?? 60_000;
   const maxDelayMs = options.maxDelayMs ?? 5_000;
   return () =>
     ({ op, next }) => {

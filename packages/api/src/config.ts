@@ -34,7 +34,7 @@ const schema = z
     DB_POOL_WAIT_MS: int(5000, 10),
     /** Actions (mutations) handled at once per process, and how long one waits for a slot before SERVICE_BUSY. */
     MAX_INFLIGHT_ACTIONS: int(256, 1),
-    ACTION_QUEUE_WAIT_MS: int(10000, 0),
+    ACTION_QUEUE_WAIT_MS: int(3000, 0),
     /** Subscriptions joining (reading their backlog) at once per process; the rest wait their turn. */
     MAX_CONCURRENT_JOINS: int(16, 1),
     JOIN_QUEUE_WAIT_MS: int(15000, 0),
