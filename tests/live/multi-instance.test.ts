@@ -16,23 +16,31 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
+/** Two instances, both up before any message, so a reply cannot finish while one is still starting. */
+async function startPair(databaseUrl: string, env: Record<string, string>) {
+  const pair = await Promise.all(
+    ['instance-1', 'instance-2'].map((INSTANCE_ID) => startServer({ databaseUrl, env: { ...env, INSTANCE_ID } })),
+  );
+  servers.push(...pair);
+  return pair as [TestServer, TestServer];
+}
+
+/** [A, B]: A is whichever instance claimed the run (claims race on the notification), B the other. */
+async function ownerAndOther(databaseUrl: string, runId: string, [first, second]: [TestServer, TestServer]): Promise<[TestServer, TestServer]> {
+  const owner = await waitFor(async () => {
+    const [run] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [runId]);
+    return run?.leaseOwner;
+  });
+  return owner === 'instance-1' ? [first, second] : [second, first];
+}
+
 describe('two server processes on one PostgreSQL', () => {
   it('a reply run by A streams to a subscriber on B; when A is killed, B recovers the run and the subscriber sees it finish', async () => {
     const databaseUrl = await createTestDatabase();
-    // Both up before the message, so the reply cannot finish while an instance is still starting.
-    const [first, second] = await Promise.all([
-      startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-1' } }),
-      startServer({ databaseUrl, env: { ...ENV, INSTANCE_ID: 'instance-2' } }),
-    ]);
-    servers.push(first, second);
-    const { context } = await first.client('multi').context.create.mutate({});
-    const sent = await first.client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'across /long 400' });
-    // A is whichever instance claimed the run; B is the other.
-    const owner = await waitFor(async () => {
-      const [run] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [sent.run.id]);
-      return run?.leaseOwner;
-    });
-    const [a, b] = owner === 'instance-1' ? [first, second] : [second, first];
+    const pair = await startPair(databaseUrl, ENV);
+    const { context } = await pair[0].client('multi').context.create.mutate({});
+    const sent = await pair[0].client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'across /long 400' });
+    const [a, b] = await ownerAndOther(databaseUrl, sent.run.id, pair);
     const client = b.client('multi');
     const onB = subscribe(client, context.id, '0');
     // Tokens produced in A's process arrive through B.
@@ -65,20 +73,12 @@ describe('two server processes on one PostgreSQL', () => {
     // lease renewal (which would find the lease gone) happens within the test's time.
     const quiet = { ...ENV, LEASE_MS: '600000', CHECKPOINT_INTERVAL_MS: '600000', SWEEP_INTERVAL_MS: '600000' };
     const databaseUrl = await createTestDatabase();
-    const [first, second] = await Promise.all([
-      startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-1' } }),
-      startServer({ databaseUrl, env: { ...quiet, INSTANCE_ID: 'instance-2' } }),
-    ]);
-    servers.push(first, second);
-    const { context } = await first.client('multi').context.create.mutate({});
+    const pair = await startPair(databaseUrl, quiet);
+    const { context } = await pair[0].client('multi').context.create.mutate({});
     // 1000 words at 15 ms: about 15 s of streaming if nothing stops it.
-    const sent = await first.client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'cancel across /long 1000' });
-    // A is whichever instance claimed the run; the cancel goes to the other, B.
-    const owner = await waitFor(async () => {
-      const [run] = await sql<{ leaseOwner: string | null }>(databaseUrl, `SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [sent.run.id]);
-      return run?.leaseOwner;
-    });
-    const [a, b] = owner === 'instance-1' ? [first, second] : [second, first];
+    const sent = await pair[0].client('multi').chat.sendMessage.mutate({ contextId: context.id, content: 'cancel across /long 1000' });
+    // The cancel goes to B, the instance that does not run the reply.
+    const [a, b] = await ownerAndOther(databaseUrl, sent.run.id, pair);
     const onA = subscribe(a.client('multi'), context.id, '0');
     await waitFor(async () => onA.deltas().length > 10, { what: 'A to stream' });
 

@@ -1,14 +1,13 @@
 import { createChatClient, type ChatClient, type RetryReason } from '@chat/api/client';
 import type { RouterOutputs } from '@chat/api';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { sql } from '../support/sql.ts';
-import { ROOT, startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
 import { subscribe } from '../support/subscribe.ts';
+import { verifyReplay } from '../support/verify-replay.ts';
 
 /**
  * Load over real HTTP against a real server (issue 8): many clients writing to
@@ -65,16 +64,6 @@ const clientFor = (server: TestServer, ownerId: string): ChatClient =>
     },
   });
 
-function verifyReplay(databaseUrl: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'scripts/verify-replay.ts')],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl } },
-      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }),
-    );
-  });
-}
 
 const textOf = (m: Pick<Message, 'parts'>) => (m.parts as { type: string; text?: string }[]).map((p) => (p.type === 'text' ? (p.text ?? '') : '')).join('');
 

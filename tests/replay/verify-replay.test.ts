@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { sql } from '../support/sql.ts';
-import { ROOT, startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { verifyReplay } from '../support/verify-replay.ts';
 
 let databaseUrl: string;
 let server: TestServer;
@@ -15,16 +14,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function verifyReplay(): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'scripts/verify-replay.ts')],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl } },
-      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }),
-    );
-  });
-}
 
 describe('npm run verify-replay', () => {
   it('passes after a varied workload and fails with a diff when a row was changed behind the log', async () => {
@@ -54,12 +43,12 @@ describe('npm run verify-replay', () => {
     const other = await client.context.create.mutate({});
     await client.context.delete.mutate({ contextId: other.context.id });
 
-    const ok = await verifyReplay();
+    const ok = await verifyReplay(databaseUrl);
     expect(ok.output).toMatch(/verify-replay: 2 contexts checked, 0 differ/);
     expect(ok.code).toBe(0);
 
     await sql(databaseUrl, `UPDATE "Message" SET parts = '[{"type":"text","text":"tampered"}]' WHERE id = $1`, [firstReply.id]);
-    const bad = await verifyReplay();
+    const bad = await verifyReplay(databaseUrl);
     expect(bad.code).toBe(1);
     expect(bad.output).toContain(`context ${context.id}: rebuild differs`);
     expect(bad.output).toContain('tampered');
