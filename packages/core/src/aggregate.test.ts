@@ -35,6 +35,17 @@ describe('the context aggregate', () => {
     expect(a.queue.map((r) => r.id)).toEqual([third.run.id, regen.id]);
   });
 
+  it('queues in the order of acceptance even when a writer\'s clock is behind (instances with skewed clocks)', () => {
+    const { a, send } = context();
+    const first = send('one');
+    const second = send('two');
+    t -= 60_000; // the next writer's clock is a minute behind
+    const third = send('three');
+    const fourth = send('four');
+    expect(a.activeRun?.id).toBe(first.run.id);
+    expect(a.queue.map((r) => r.id)).toEqual([second.run.id, third.run.id, fourth.run.id]);
+  });
+
   it('deleting a busy context cancels the active run and every queued one', () => {
     const { a, send } = context();
     const runs = [send('one'), send('two'), send('three')].map((s) => s.run.id);

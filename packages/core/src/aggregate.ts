@@ -538,7 +538,13 @@ export class ContextAggregate {
   }
 
   private queueRun(runId: string, branchId: string, triggerMessageId: string) {
-    this.emit('run.queued', { run: { id: runId, branchId, triggerMessageId, createdAt: toIso(this.clock()) } });
+    // Queue order is the order of acceptance (writers are serialised): a run is never queued "before" an
+    // open one, even when this instance's clock is behind the one that queued it.
+    let queuedAt = this.clock().getTime();
+    for (const r of this.view.runs.values()) {
+      if (!TERMINAL_RUN_STATUSES.includes(r.status)) queuedAt = Math.max(queuedAt, r.createdAt.getTime() + 1);
+    }
+    this.emit('run.queued', { run: { id: runId, branchId, triggerMessageId, createdAt: toIso(new Date(queuedAt)) } });
     if (this.state.type === 'Idle') this.fsm({ type: 'user_message_accepted', runId });
   }
 
