@@ -149,6 +149,26 @@ describe('dirty-flag repository on PostgreSQL', () => {
     expect(aggregate.isDirty).toBe(true);
   });
 
+  it('a checkpoint sends only the appended text, and the stored reply is exactly the streamed one', async () => {
+    const contextId = await newContext();
+    const { aggregate: a, result } = await repo.transact(contextId, (x) => send(x));
+    const replyId = id('msg');
+    let current = (await repo.transact(contextId, (x) => {
+      x.claimRun(result.run.id, 'w1', new Date(Date.now() + 60_000));
+      x.startReply(result.run.id, 'w1', replyId);
+    }, { current: a })).aggregate;
+    const early = 'E'.repeat(5000);
+    current = (await repo.transact(contextId, (x) => x.checkpoint(replyId, early), { current })).aggregate;
+    db.queryCount.reset();
+    current = (await repo.transact(contextId, (x) => x.checkpoint(replyId, `${early} and more`), { current })).aggregate;
+    const write = db.queryCount.log.find((q) => q.includes('m_append'))!;
+    expect(write).toBeDefined();
+    expect(db.queryCount.log.some((q) => q.includes('m_upd'))).toBe(false);
+    const [row] = await db.prisma.$queryRaw<{ parts: unknown }[]>`SELECT parts FROM "Message" WHERE id = ${replyId}`;
+    expect(row!.parts).toEqual([{ type: 'text', text: `${early} and more` }]);
+    expect(row!.parts).toEqual(current.rows.messages.get(replyId)!.parts);
+  });
+
   it('writes lease columns only when the aggregate changed the lease', async () => {
     const contextId = await newContext();
     const a = await repo.load(contextId);

@@ -116,12 +116,31 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
     if (newMessages.length) {
       ctes.push(`m_new AS (INSERT INTO "Message" SELECT * FROM json_populate_recordset(null::"Message", ${jsonRows(newMessages)}::json))`);
     }
+    // A message changed only by checkpoints (text appended while it streams) gets just the appended
+    // text: a long reply's checkpoint does not resend the whole reply. Other changes write the parts.
+    const appended = new Map<string, string>();
+    const rewritten = new Set<string>();
+    for (const e of events) {
+      if (e.type === 'message.checkpointed') appended.set(e.payload.messageId, (appended.get(e.payload.messageId) ?? '') + e.payload.text);
+      else if ('messageId' in e.payload && typeof e.payload.messageId === 'string') rewritten.add(e.payload.messageId);
+    }
     const changedMessages = changed('message').map((x) => view.messages.get(x.id)!);
-    if (changedMessages.length) {
+    const appendOnly = changedMessages.filter((m) => appended.has(m.id) && !rewritten.has(m.id));
+    const fullRows = changedMessages.filter((m) => !appendOnly.includes(m));
+    if (appendOnly.length) {
+      ctes.push(
+        `m_append AS (UPDATE "Message" t SET "updatedAt" = ${p(nowIso)}::timestamp, parts = CASE
+            WHEN jsonb_array_length(t.parts) = 0 THEN jsonb_build_array(jsonb_build_object('type', 'text', 'text', x.text))
+            ELSE jsonb_set(t.parts, '{0,text}', to_jsonb(coalesce(t.parts->0->>'text', '') || x.text)) END
+          FROM json_to_recordset(${jsonRows(appendOnly.map((m) => ({ id: m.id, text: appended.get(m.id) })))}::json) AS x(id text, text text)
+          WHERE t.id = x.id)`,
+      );
+    }
+    if (fullRows.length) {
       ctes.push(
         `m_upd AS (UPDATE "Message" t SET parts = x.parts, status = x.status, "updatedAt" = ${p(nowIso)}::timestamp
           FROM json_populate_recordset(null::"Message", ${jsonRows(
-            changedMessages.map((m) => ({ id: m.id, parts: m.parts, status: m.status })),
+            fullRows.map((m) => ({ id: m.id, parts: m.parts, status: m.status })),
           )}::json) x WHERE t.id = x.id)`,
       );
     }
