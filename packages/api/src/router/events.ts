@@ -13,6 +13,17 @@ export type StreamItem =
 
 const BACKLOG_PAGE = 500;
 
+/** Subscriptions per context in this process. */
+const watchers = new Map<string, number>();
+
+/**
+ * How often one subscriber gets a delta: every delta for a few watchers, and
+ * less often as a chat draws a crowd (1 ms per watcher: 300 watchers get
+ * about 3 a second each), so the fan-out's cost stays bounded and the reply
+ * itself keeps its pace. Nothing is lost: waiting deltas are merged.
+ */
+const deltaPaceMs = (watching: number) => (watching <= 20 ? 0 : Math.min(1000, watching));
+
 /** `lastEventId` is the `"<seq>"` of the last event the client has (absent: from the start). */
 const lastEventId = z
   .string()
@@ -72,6 +83,8 @@ export const eventsRouter = router({
       };
 
       ctx.services.metrics.subscriptionOpened();
+      watchers.set(input.contextId, (watchers.get(input.contextId) ?? 0) + 1);
+      let nextDeltaAt = 0;
       try {
         // The join (backlog + snapshot) reads only, and at most MAX_CONCURRENT_JOINS at once per process.
         const joins = ctx.services.admission.joins;
@@ -106,8 +119,14 @@ export const eventsRouter = router({
             wake = null;
             continue;
           }
+          if (inbox[0]!.type === 'message.delta' && Date.now() < nextDeltaAt) {
+            // Paced: the deltas arriving meanwhile are merged into the next one.
+            await Promise.race([new Promise((r) => setTimeout(r, nextDeltaAt - Date.now())), aborted]);
+            continue;
+          }
           const event = inbox.shift()!;
           if (event.type === 'message.delta') {
+            nextDeltaAt = Date.now() + deltaPaceMs(watchers.get(input.contextId) ?? 1);
             const { messageId } = event.payload;
             const have = sent.get(messageId) ?? 0;
             // A client that fell behind gets the deltas waiting for it as one (fan-out sheds work under load).
@@ -148,6 +167,9 @@ export const eventsRouter = router({
         }
       } finally {
         ctx.services.metrics.subscriptionClosed();
+        const left = (watchers.get(input.contextId) ?? 1) - 1;
+        if (left > 0) watchers.set(input.contextId, left);
+        else watchers.delete(input.contextId);
         unsubscribe();
       }
     }),
