@@ -277,6 +277,9 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * next delta, with no write on its behalf. The subscription trims what a
  * client already has, so each character still reaches it once.
  */
+/** Text since the last checkpoint that a delta carries at most (keeps one delta one NOTIFY). */
+const MAX_CARRY_CHARS = 3000;
+
 class DeltaPublisher {
   private published = 0;
   private lastFlush = 0;
@@ -314,7 +317,9 @@ class DeltaPublisher {
       .catch(() => {})
       .then(async () => {
         if (this.latest.length <= this.published) return;
-        const offset = Math.min(this.savedLength(), this.published);
+        // From the checkpoint while that is short (a joiner can continue at once); beyond, only the new text.
+        const saved = this.savedLength();
+        const offset = this.latest.length - saved <= MAX_CARRY_CHARS ? Math.min(saved, this.published) : this.published;
         const chunk = this.latest.slice(offset);
         this.published = this.latest.length;
         this.lastFlush = Date.now();

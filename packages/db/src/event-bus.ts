@@ -3,8 +3,8 @@ import pg from 'pg';
 import { readEvents } from './event-log.ts';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
 
-/** NOTIFY payloads must stay under 8000 bytes; long deltas are split. */
-const MAX_DELTA_CHARS = 1500;
+/** NOTIFY payloads must stay under 8000 bytes: a long delta is split into pieces that fit. */
+const MAX_PAYLOAD_BYTES = 7800;
 /** Events read per query when delivering a notification. */
 const DELIVERY_PAGE = 500;
 
@@ -168,17 +168,27 @@ export class PostgresEventBus implements EventBus {
   }
 
   async publishEphemeral(event: EphemeralEvent): Promise<void> {
-    const pieces: EphemeralEvent[] = [];
-    if (event.type === 'message.delta' && event.payload.text.length > MAX_DELTA_CHARS) {
+    const pieces: string[] = [];
+    const whole = JSON.stringify(event);
+    if (event.type === 'message.delta' && Buffer.byteLength(whole) > MAX_PAYLOAD_BYTES) {
       const { messageId, offset, text } = event.payload;
-      for (let i = 0; i < text.length; i += MAX_DELTA_CHARS) {
-        pieces.push({ ...event, payload: { messageId, offset: offset + i, text: text.slice(i, i + MAX_DELTA_CHARS) } });
+      for (let i = 0; i < text.length; ) {
+        // As much text as fits once serialised (escapes and multi-byte characters vary the size).
+        let n = Math.min(text.length - i, 6000);
+        let piece = '';
+        for (;;) {
+          piece = JSON.stringify({ ...event, payload: { messageId, offset: offset + i, text: text.slice(i, i + n) } });
+          if (Buffer.byteLength(piece) <= MAX_PAYLOAD_BYTES || n <= 1) break;
+          n = Math.max(1, Math.floor(n * 0.7));
+        }
+        pieces.push(piece);
+        i += n;
       }
     } else {
-      pieces.push(event);
+      pieces.push(whole);
     }
     for (const piece of pieces) {
-      await this.pool.query('SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, JSON.stringify(piece)]);
+      await this.pool.query('SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, piece]);
     }
   }
 
