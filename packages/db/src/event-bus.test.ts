@@ -92,3 +92,29 @@ test('close() while reconnecting leaves no connection and no loop behind', async
   await new Promise((r) => setTimeout(r, 1000));
   expect(await connections(name)).toBe(0);
 });
+
+test('a delta too long for one NOTIFY arrives in pieces that fit, reassembling to the exact text (multi-byte and escaped characters too)', async () => {
+  const bus = new PostgresEventBus(db.pool, url, () => {}, { applicationName: appName() });
+  await bus.start();
+  const pieces: { offset: number; text: string }[] = [];
+  const unsubscribe = bus.subscribe('ctx_long', (event: BusEvent) => {
+    if (event.type === 'message.delta') pieces.push(event.payload);
+  });
+  // 4-byte emoji, 2-byte letters, and control characters that JSON escapes as \u00XX (6 bytes).
+  const text = Array.from({ length: 3000 }, (_, i) => ['😀', 'é', '\u0001', 'word '][i % 4]).join('');
+  try {
+    await bus.publishEphemeral({ type: 'message.delta', contextId: 'ctx_long', payload: { messageId: 'm', offset: 100, text } });
+    await until(() => pieces.reduce((n, p) => n + p.text.length, 0) >= text.length);
+    expect(pieces.length).toBeGreaterThan(1);
+    let at = 100;
+    for (const piece of pieces) {
+      expect(piece.offset).toBe(at);
+      at += piece.text.length;
+      expect(Buffer.byteLength(JSON.stringify({ type: 'message.delta', contextId: 'ctx_long', payload: { messageId: 'm', ...piece } }))).toBeLessThan(8000);
+    }
+    expect(pieces.map((p) => p.text).join('')).toBe(text);
+  } finally {
+    unsubscribe();
+    await bus.close();
+  }
+});
