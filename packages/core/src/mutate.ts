@@ -1,5 +1,5 @@
 import type { ContextAggregate } from './aggregate.ts';
-import type { ContextRepository, IdempotencyWrite, LoadOptions } from './ports.ts';
+import type { ContextRepository, IdempotencyWrite, LoadOptions, Transacted } from './ports.ts';
 
 export interface ApplyOptions<T> {
   /** Extra rows to load. */
@@ -48,30 +48,28 @@ export class ContextSession {
     return this.current;
   }
 
-  /** Adopts an aggregate this writer just committed elsewhere (a claim). */
-  adopt(aggregate: ContextAggregate) {
-    this.current = aggregate;
-  }
-
   /** `apply` unless another writer holds the context right now: then undefined and nothing done. */
   async tryApply<T>(change: (aggregate: ContextAggregate) => T): Promise<T | undefined> {
-    const current = this.current;
-    this.current = null;
-    const done = await this.repo.tryTransact(this.contextId, change, { current });
-    if (!done) return undefined;
-    this.current = done.aggregate;
-    return done.result;
+    return (await this.step((current) => this.repo.tryTransact(this.contextId, change, { current })))?.result;
   }
 
   async apply<T>(change: (aggregate: ContextAggregate) => T, opts: ApplyOptions<T> = {}): Promise<T> {
+    const done = await this.step((current) =>
+      this.repo.transact(this.contextId, change, {
+        current,
+        ...(opts.load ? { load: opts.load } : {}),
+        ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
+      }),
+    );
+    return done!.result;
+  }
+
+  /** Hands the last saved aggregate to one transaction and keeps what it committed (nothing when it failed or was skipped). */
+  private async step<T>(go: (current: ContextAggregate | null) => Promise<Transacted<T> | null>): Promise<Transacted<T> | null> {
     const current = this.current;
     this.current = null;
-    const { aggregate, result } = await this.repo.transact(this.contextId, change, {
-      current,
-      ...(opts.load ? { load: opts.load } : {}),
-      ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
-    });
-    this.current = aggregate;
-    return result;
+    const done = await go(current);
+    if (done) this.current = done.aggregate;
+    return done;
   }
 }

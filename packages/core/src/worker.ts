@@ -82,22 +82,22 @@ export class RunWorker {
       // Left for an instance that can run this model.
       if (this.active.has(runId) || !this.ports.model.supports(model)) continue;
       const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
-      const session = new ContextSession(this.ports.repo, contextId);
-      await this.tryClaim(session, runId, until);
+      await this.tryClaim(new ContextSession(this.ports.repo, contextId), runId, until);
     }
   }
 
   /** A notification said the context may have a run to start. */
   private async claimContext(contextId: string) {
     if (this.stopped || this.active.size >= this.config.maxConcurrentRuns) return this.poll();
+    // One run per context at a time: if this process runs the context's run, there is nothing to claim.
+    for (const run of this.active.values()) if (run.contextId === contextId) return;
     const until = new Date(this.ports.clock().getTime() + this.config.leaseMs);
-    const session = new ContextSession(this.ports.repo, contextId);
     // Skipped when another writer holds the context: its commit notifies again, and the poll is the fallback.
-    await this.tryClaim(session, null, until);
+    await this.tryClaim(new ContextSession(this.ports.repo, contextId), null, until);
   }
 
-  /** Claims `runId` (or the context's active run when null); returns the run id launched, null if none, undefined if skipped. */
-  private async tryClaim(session: ContextSession, runId: string | null, until: Date): Promise<string | null | undefined> {
+  /** Claims `runId` (or the context's active run when null) and launches it. */
+  private async tryClaim(session: ContextSession, runId: string | null, until: Date) {
     let claimedId: string | null = null;
     const claimed = await session
       .tryApply((a) => {
@@ -110,11 +110,9 @@ export class RunWorker {
         this.log('claim failed', { runId, error: String(error) });
         return null;
       });
-    if (claimed === undefined) return undefined;
-    if (!claimed || !claimedId || this.stopped || this.active.has(claimedId)) return null;
+    if (!claimed || !claimedId || this.stopped || this.active.has(claimedId)) return;
     this.ports.observer?.runStarted?.({ runId: claimedId, queuedMs: claimed.queuedMs });
     this.launch(session.contextId, claimedId, session, claimed);
-    return claimedId;
   }
 
   private launch(contextId: string, runId: string, session: ContextSession, claim: Claim) {

@@ -1,4 +1,4 @@
-import type { BusEvent, ContextEvent, EphemeralEvent, EventBus } from '@chat/core';
+import type { BusEvent, EphemeralEvent, EventBus } from '@chat/core';
 import pg from 'pg';
 import { readEvents } from './event-log.ts';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
