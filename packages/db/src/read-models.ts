@@ -134,9 +134,4 @@ export class ReadModels {
     const rows = await this.prisma.context.findMany({ select: { id: true }, orderBy: { createdAt: 'asc' } });
     return rows.map((r) => r.id);
   }
-
-  async messageByClientId(contextId: string, clientMessageId: string): Promise<MessageRecord | null> {
-    const row = await this.prisma.message.findUnique({ where: { contextId_clientMessageId: { contextId, clientMessageId } } });
-    return row ? toMessage(row) : null;
-  }
 }

@@ -82,6 +82,15 @@ export const eventsRouter = router({
         return tracked(String(event.seq), { kind: 'event', ...event } as StreamItem);
       };
 
+      /** Every persisted event after the client's last seq, page by page. */
+      async function* catchUp() {
+        for (;;) {
+          const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
+          for (const event of page) yield persisted(event);
+          if (page.length < BACKLOG_PAGE) return;
+        }
+      }
+
       ctx.services.metrics.subscriptionOpened();
       watchers.set(input.contextId, (watchers.get(input.contextId) ?? 0) + 1);
       let nextDeltaAt = 0;
@@ -91,13 +100,9 @@ export const eventsRouter = router({
         await joins.acquire();
         let snapshots: { message: MessageRecord; text: string }[];
         try {
-          for (;;) {
-            const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
-            for (const event of page) yield persisted(event);
-            if (page.length < BACKLOG_PAGE) break;
-          }
-          // The text as of its last checkpoint: every later checkpoint event extends it, so a client that
-          // applies them stays consistent; deltas beyond it wait for the next checkpoint. Never a write.
+          yield* catchUp();
+          // The text as of its last checkpoint: every later checkpoint event extends it, and the next delta
+          // starts from it, so the client continues at once. Never a write.
           snapshots = (await reads.streamingMessages(input.contextId)).map((message) => ({ message, text: textOf(message.parts) }));
         } finally {
           joins.release();
@@ -152,11 +157,7 @@ export const eventsRouter = router({
           } else if (event.type === 'message.snapshot') {
             continue;
           } else if (event.type === 'resync') {
-            for (;;) {
-              const page = await reads.events(input.contextId, lastSeq, BACKLOG_PAGE);
-              for (const missed of page) yield persisted(missed);
-              if (page.length < BACKLOG_PAGE) break;
-            }
+            yield* catchUp();
           } else if (event.seq > lastSeq) {
             if (event.seq > lastSeq + 1) {
               // The bus skipped ahead (e.g. it reconnected): fill from the log.
