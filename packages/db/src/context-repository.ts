@@ -54,6 +54,18 @@ const LOAD_SQL = `
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /**
+ * Takes the context row's lock for the transaction and returns its version;
+ * null when the context is gone (or, with `skipLocked`, another writer holds it).
+ */
+async function lockContext(client: Queryable, contextId: string, skipLocked: boolean): Promise<number | null> {
+  const { rows } = await client.query<{ version: number }>(
+    `SELECT version FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+    [contextId],
+  );
+  return rows[0]?.version ?? null;
+}
+
+/**
  * The dirty-flag repository (DESIGN §5), the one place where a context's
  * changes are written. Writers to one context are serialised: `transact`
  * takes an in-process lock per context, then the context row's lock
@@ -101,8 +113,8 @@ export class PrismaContextRepository implements ContextRepository {
     const committed = await this.inTransaction(async (client) => {
       if (aggregate.expectedVersion !== null && aggregate.isDirty) {
         // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
-        const { rows } = await client.query<{ version: number }>('SELECT version FROM "Context" WHERE id = $1 FOR UPDATE', [aggregate.id]);
-        if (rows[0]?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion);
+        const version = await lockContext(client, aggregate.id, false);
+        if (version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion);
       }
       return this.write(client, aggregate, extra.idempotency);
     });
@@ -120,16 +132,13 @@ export class PrismaContextRepository implements ContextRepository {
   private locked<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T>, skipLocked: boolean) {
     return this.locks.run(contextId, async (): Promise<Transacted<T> | null> => {
       const out = await this.inTransaction(async (client) => {
-        const { rows } = await client.query<{ version: number }>(
-          `SELECT version FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
-          [contextId],
-        );
-        if (!rows[0]) {
+        const version = await lockContext(client, contextId, skipLocked);
+        if (version === null) {
           if (skipLocked) return null;
           throw notFound('context', contextId);
         }
         const current = opts.current;
-        const reuse = current && !opts.load && current.expectedVersion === rows[0].version && !current.isDirty;
+        const reuse = current && !opts.load && current.expectedVersion === version && !current.isDirty;
         const aggregate = reuse ? current : await this.loadWith(client, contextId, opts.load);
         const result = change(aggregate);
         const committed = await this.write(client, aggregate, opts.idempotency?.(result));
