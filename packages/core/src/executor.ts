@@ -154,7 +154,7 @@ export class RunExecutor {
         if (chunk.type === 'text') {
           if (text.length === 0) observer?.firstToken?.({ runId, ms: Date.now() - claimedAt });
           text += chunk.text;
-          await deltas.offer(text);
+          deltas.offer(text);
           if (Date.now() - lastCheckpoint >= this.config.checkpointMs) {
             lastCheckpoint = Date.now();
             await deltas.flush(text);
@@ -294,16 +294,23 @@ class DeltaPublisher {
     private readonly savedLength: () => number,
   ) {}
 
-  /** The whole text so far; published now or within the interval. */
-  offer(text: string): Promise<void> {
+  /**
+   * The whole text so far; published now or within the interval. Not awaited:
+   * the model streams on while the NOTIFY travels (publishes stay in order on
+   * the chain, and a failed one shows in the step's next write).
+   */
+  offer(text: string): void {
     this.latest = text;
     const wait = this.lastFlush + this.intervalMs - Date.now();
-    if (wait <= 0) return this.flush(text);
+    if (wait <= 0) {
+      this.lastFlush = Date.now(); // the next offers coalesce behind this one even before it runs
+      void this.flush(text).catch(() => {});
+      return;
+    }
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.flush(this.latest).catch(() => {});
     }, wait);
-    return Promise.resolve();
   }
 
   flush(text: string): Promise<void> {

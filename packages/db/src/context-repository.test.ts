@@ -117,19 +117,65 @@ describe('dirty-flag repository on PostgreSQL', () => {
     }
   });
 
-  it('transact reuses the writer\'s aggregate when nobody wrote since, and reloads when someone did', async () => {
+  it('transact reuses the aggregate last committed in this process when nobody wrote since, and reloads when another process did', async () => {
+    const other = createPrismaClient(url);
+    try {
+      const repo2 = new PrismaContextRepository(other.pool, clock);
+      const contextId = await newContext();
+      const first = await repo.transact(contextId, (a) => send(a));
+      db.queryCount.reset();
+      // Another writer of this process (no `current`): the committed aggregate is reused, no load.
+      const second = await repo.transact(contextId, (a) => a.update({ title: 'renamed' }));
+      expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(false);
+      expect(second.aggregate).toBe(first.aggregate);
+      // Another process wrote: the version under the lock differs, so this one reloads.
+      await repo2.transact(contextId, (a) => a.update({ title: 'someone else' }));
+      db.queryCount.reset();
+      const { aggregate } = await repo.transact(contextId, (a) => a.update({ title: 'mine' }), { current: second.aggregate });
+      expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(true);
+      expect(aggregate).not.toBe(first.aggregate);
+      expect(aggregate.context.version).toBe(4);
+      expect((await repo.load(contextId)).context.title).toBe('mine');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a cached aggregate answers a lookup by client id only when the lock says whether the message exists', async () => {
+    const contextId = await newContext();
+    await repo.transact(contextId, (a) => a.acceptUserMessage({ messageId: id('msg'), runId: id('run'), text: 'a', clientMessageId: 'client-1' }));
+    // A message stored by another process with a client id this process never saw.
+    const other = createPrismaClient(url);
+    try {
+      const repo2 = new PrismaContextRepository(other.pool, clock);
+      await repo2.transact(contextId, (a) => a.acceptUserMessage({ messageId: id('msg'), runId: id('run'), text: 'b', clientMessageId: 'client-2' }));
+    } finally {
+      await other.close();
+    }
+    await repo.transact(contextId, (a) => a.update({ title: 'warm the cache again' }));
+    db.queryCount.reset();
+    const fresh = await repo.transact(contextId, (a) => a.messageByClientId('client-new'), { load: { clientMessageIds: ['client-new'] } });
+    expect(fresh.result).toBeNull();
+    expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(false); // not there: nothing to load
+    const seen = await repo.transact(contextId, (a) => a.messageByClientId('client-2'), {
+      load: { clientMessageIds: ['client-2'] },
+    });
+    expect(seen.result?.clientMessageId).toBe('client-2'); // found under the lock: loaded
+  });
+
+  it('an aggregate whose save failed is not reused by the next writer', async () => {
     const contextId = await newContext();
     const first = await repo.transact(contextId, (a) => send(a));
-    db.queryCount.reset();
-    await repo.transact(contextId, (a) => a.update({ title: 'renamed' }), { current: first.aggregate });
-    expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(false); // no load
-    const stale = (await repo.transact(contextId, (a) => a.update({ title: 'again' }))).aggregate;
-    await repo.transact(contextId, (a) => a.update({ title: 'someone else' }));
-    db.queryCount.reset();
-    const { aggregate } = await repo.transact(contextId, (a) => a.update({ title: 'mine' }), { current: stale });
-    expect(db.queryCount.log.some((q) => q.includes('json_agg'))).toBe(true); // reloaded
-    expect(aggregate.context.version).toBe(5);
-    expect((await repo.load(contextId)).context.title).toBe('mine');
+    const lastSeq = first.aggregate.context.lastEventSeq;
+    // The next event seq is taken: the next save fails after its change was applied to the cached aggregate.
+    await db.prisma.event.create({ data: { contextId, seq: lastSeq + 1, type: 'context.updated', payload: { changes: {} } } });
+    await expect(repo.transact(contextId, (a) => a.update({ title: 'lost' }))).rejects.toThrow();
+    await db.prisma.event.delete({ where: { contextId_seq: { contextId, seq: lastSeq + 1 } } });
+    const next = await repo.transact(contextId, (a) => a.update({ title: 'kept' }));
+    expect(next.aggregate).not.toBe(first.aggregate);
+    const row = await db.prisma.context.findUniqueOrThrow({ where: { id: contextId } });
+    expect(row.title).toBe('kept');
+    expect(row.lastEventSeq).toBe(lastSeq + 1);
   });
 
   it('a failure inside the transaction leaves nothing half-written', async () => {

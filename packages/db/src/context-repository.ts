@@ -54,15 +54,44 @@ const LOAD_SQL = `
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /**
- * Takes the context row's lock for the transaction and returns its version;
- * null when the context is gone (or, with `skipLocked`, another writer holds it).
+ * Takes the context row's lock for the transaction and returns its version and
+ * whether a message with one of `clientMessageIds` exists (so a cached
+ * aggregate, which holds only recent rows, can answer a lookup that finds
+ * nothing); null when the context is gone (or, with `skipLocked`, another
+ * writer holds it).
  */
-async function lockContext(client: Queryable, contextId: string, skipLocked: boolean): Promise<number | null> {
-  const { rows } = await client.query<{ version: number }>(
-    `SELECT version FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
-    [contextId],
+async function lockContext(
+  client: Queryable,
+  contextId: string,
+  skipLocked: boolean,
+  clientMessageIds: string[] = [],
+): Promise<{ version: number; clientMessageFound: boolean } | null> {
+  const found = clientMessageIds.length
+    ? `, EXISTS (SELECT 1 FROM "Message" WHERE "contextId" = $1 AND "clientMessageId" = ANY($2::text[])) AS found`
+    : '';
+  const { rows } = await client.query<{ version: number; found?: boolean }>(
+    `SELECT version${found} FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+    clientMessageIds.length ? [contextId, clientMessageIds] : [contextId],
   );
-  return rows[0]?.version ?? null;
+  const row = rows[0];
+  return row ? { version: row.version, clientMessageFound: row.found ?? false } : null;
+}
+
+/** Aggregates kept after their commit, for the next writer of the same context in this process. */
+const MAX_CACHED_CONTEXTS = 1000;
+/** A cached aggregate keeps the rows its writers added; past this many it is reloaded (a load holds only the open ones). */
+const MAX_CACHED_ROWS = 200;
+
+const rowCount = (a: ContextAggregate) => a.rows.messages.size + a.rows.runs.size + a.rows.toolCalls.size;
+
+/** Whether `a` (at the locked version) already holds every row `load` asks for. */
+function holds(a: ContextAggregate, version: number, load: LoadOptions | undefined, clientMessageFound: boolean) {
+  if (a.expectedVersion !== version || a.isDirty || rowCount(a) > MAX_CACHED_ROWS) return false;
+  if (!load) return true;
+  if (load.messageIds?.some((id) => !a.rows.messages.has(id))) return false;
+  if (load.runIds?.some((id) => !a.rows.runs.has(id))) return false;
+  if (clientMessageFound && load.clientMessageIds?.some((id) => !a.messageByClientId(id))) return false;
+  return true;
 }
 
 /**
@@ -72,11 +101,17 @@ async function lockContext(client: Queryable, contextId: string, skipLocked: boo
  * (`SELECT ... FOR UPDATE`) inside the transaction, and only then computes the
  * change on the current state, so a lost race never reaches a client or a
  * run. The save is one statement (save-statement.ts) guarded by the version.
+ * The aggregate a writer committed is kept for the next writer of that
+ * context in this process (the executor after the accept, the next accept
+ * after the reply): it is reused when the locked version still matches, so
+ * a turn's transactions usually load nothing.
  * The SQL goes straight through the pg pool that Prisma's adapter also uses:
  * on this path the ORM's per-statement cost was half the server's CPU.
  */
 export class PrismaContextRepository implements ContextRepository {
   private readonly locks = new KeyedLock();
+  /** The last committed aggregate per context, least recently written first. */
+  private readonly latest = new Map<string, ContextAggregate>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -113,12 +148,13 @@ export class PrismaContextRepository implements ContextRepository {
     const committed = await this.inTransaction(async (client) => {
       if (aggregate.expectedVersion !== null && aggregate.isDirty) {
         // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
-        const version = await lockContext(client, aggregate.id, false);
-        if (version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion);
+        const locked = await lockContext(client, aggregate.id, false);
+        if (locked?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion);
       }
       return this.write(client, aggregate, extra.idempotency);
     });
     committed();
+    this.remember(aggregate);
   }
 
   transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T> = {}): Promise<Transacted<T>> {
@@ -131,23 +167,39 @@ export class PrismaContextRepository implements ContextRepository {
 
   private locked<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts: TransactOptions<T>, skipLocked: boolean) {
     return this.locks.run(contextId, async (): Promise<Transacted<T> | null> => {
-      const out = await this.inTransaction(async (client) => {
-        const version = await lockContext(client, contextId, skipLocked);
-        if (version === null) {
-          if (skipLocked) return null;
-          throw notFound('context', contextId);
-        }
-        const current = opts.current;
-        const reuse = current && !opts.load && current.expectedVersion === version && !current.isDirty;
-        const aggregate = reuse ? current : await this.loadWith(client, contextId, opts.load);
-        const result = change(aggregate);
-        const committed = await this.write(client, aggregate, opts.idempotency?.(result));
-        return { aggregate, result, committed };
-      });
-      if (!out) return null;
-      out.committed();
-      return { aggregate: out.aggregate, result: out.result };
+      let used: ContextAggregate | null = null;
+      try {
+        const out = await this.inTransaction(async (client) => {
+          const locked = await lockContext(client, contextId, skipLocked, opts.load?.clientMessageIds);
+          if (locked === null) {
+            if (skipLocked) return null;
+            throw notFound('context', contextId);
+          }
+          const reusable = [opts.current, this.latest.get(contextId)].find(
+            (a): a is ContextAggregate => !!a && holds(a, locked.version, opts.load, locked.clientMessageFound),
+          );
+          const aggregate = (used = reusable ?? (await this.loadWith(client, contextId, opts.load)));
+          const result = change(aggregate);
+          const committed = await this.write(client, aggregate, opts.idempotency?.(result));
+          return { aggregate, result, committed };
+        });
+        if (!out) return null;
+        out.committed();
+        this.remember(out.aggregate);
+        return { aggregate: out.aggregate, result: out.result };
+      } catch (error) {
+        // Its change may have half-applied, or its save failed: nobody reuses it.
+        if (used && this.latest.get(contextId) === used) this.latest.delete(contextId);
+        throw error;
+      }
     });
+  }
+
+  private remember(aggregate: ContextAggregate) {
+    this.latest.delete(aggregate.id);
+    if (rowCount(aggregate) > MAX_CACHED_ROWS) return;
+    this.latest.set(aggregate.id, aggregate);
+    if (this.latest.size > MAX_CACHED_CONTEXTS) this.latest.delete(this.latest.keys().next().value!);
   }
 
   /** Writes the aggregate's changes; returns what to do once the transaction committed. */

@@ -118,3 +118,42 @@ test('a delta too long for one NOTIFY arrives in pieces that fit, reassembling t
     await bus.close();
   }
 });
+
+test('persisted events come from the notification when it carries them, from the log when it does not or after a gap', async () => {
+  const bus = new PostgresEventBus(db.pool, url, () => {}, { applicationName: appName() });
+  await bus.start();
+  const id = `ctx_inline_${process.pid}`;
+  await sql(url, `INSERT INTO "Context" (id, "ownerId", title, model, state, "updatedAt") VALUES ($1, 'o', 't', 'local', '{}', now())`, [id]);
+  // The log holds seqs 1..3 with "logged" payloads; notifications may say something else for the same seqs.
+  for (const seq of [1, 2, 3]) {
+    await sql(url, `INSERT INTO "Event" ("contextId", seq, type, payload) VALUES ($1, $2, 'context.updated', $3)`, [id, seq, JSON.stringify({ from: 'log' })]);
+  }
+  const seen: { seq: number; from: unknown; createdAt: Date }[] = [];
+  const unsubscribe = bus.subscribe(id, (event: BusEvent) => {
+    if ('seq' in event) seen.push({ seq: event.seq, from: (event.payload as { from?: unknown }).from, createdAt: event.createdAt });
+  });
+  const inline = (seq: number) => ({ seq, type: 'context.updated', payload: { from: 'notification' }, createdAt: '2026-01-02T03:04:05.678Z' });
+  try {
+    // 1: carried, so delivered without a read.
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: id, f: 1, s: 1, w: false, e: [inline(1)] })]);
+    await until(() => seen.length === 1);
+    // 3 carried, but 2 was never notified: the gap (and 3) is read from the log.
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: id, f: 3, s: 3, w: false, e: [inline(3)] })]);
+    await until(() => seen.length === 3);
+    expect(seen.map((e) => [e.seq, e.from])).toEqual([
+      [1, 'notification'],
+      [2, 'log'],
+      [3, 'log'],
+    ]);
+    expect(seen[0]!.createdAt.toISOString()).toBe('2026-01-02T03:04:05.678Z');
+    // 4 without its events (too big to carry): read from the log.
+    await sql(url, `INSERT INTO "Event" ("contextId", seq, type, payload) VALUES ($1, 4, 'context.updated', $2)`, [id, JSON.stringify({ from: 'log' })]);
+    await sql(url, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ c: id, f: 4, s: 4, w: false })]);
+    await until(() => seen.length === 4);
+    expect(seen[3]).toMatchObject({ seq: 4, from: 'log' });
+  } finally {
+    unsubscribe();
+    await bus.close();
+    await sql(url, 'DELETE FROM "Context" WHERE id = $1', [id]);
+  }
+});

@@ -1,10 +1,8 @@
 import type { BusEvent, EphemeralEvent, EventBus } from '@chat/core';
 import pg from 'pg';
 import { readEvents } from './event-log.ts';
-import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
+import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, MAX_NOTIFY_BYTES as MAX_PAYLOAD_BYTES, type EventsNotification } from './notifications.ts';
 
-/** NOTIFY payloads must stay under 8000 bytes: a long delta is split into pieces that fit. */
-const MAX_PAYLOAD_BYTES = 7800;
 /** Events read per query when delivering a notification. */
 const DELIVERY_PAGE = 500;
 
@@ -198,7 +196,7 @@ export class PostgresEventBus implements EventBus {
         const n = JSON.parse(payload) as EventsNotification;
         if (typeof n.t === 'number') this.options.onNotifyLag?.(Math.max(0, Date.now() - n.t));
         if (n.w) this.notifyWork(n.c);
-        if (this.listeners.has(n.c)) this.enqueue(n.c, () => this.deliverPersisted(n.c, n.f));
+        if (this.listeners.has(n.c)) this.enqueue(n.c, () => this.deliverPersisted(n));
       } else if (channel === EPHEMERAL_CHANNEL) {
         const event = JSON.parse(payload) as EphemeralEvent;
         if (this.listeners.has(event.contextId)) this.enqueue(event.contextId, async () => this.dispatch(event.contextId, event));
@@ -218,9 +216,19 @@ export class PostgresEventBus implements EventBus {
     });
   }
 
-  /** Reads the notified events (and any this process has not delivered yet) for the context. */
-  private async deliverPersisted(contextId: string, firstSeq: number) {
+  /** Delivers the notified events (and any this process has not delivered yet) for the context. */
+  private async deliverPersisted(n: EventsNotification) {
+    const contextId = n.c;
     const cursor = this.cursors.get(contextId);
+    if (cursor !== undefined && cursor >= n.s) return; // delivered already (read with an earlier gap)
+    if (n.e && (cursor === undefined || cursor === n.f - 1)) {
+      for (const e of n.e) {
+        this.cursors.set(contextId, e.seq);
+        this.dispatch(contextId, { contextId, seq: e.seq, type: e.type, payload: e.payload, createdAt: new Date(e.createdAt) } as BusEvent);
+      }
+      return;
+    }
+    const firstSeq = n.f;
     const after = cursor === undefined ? firstSeq - 1 : Math.min(cursor, firstSeq - 1);
     for (let from = after; ; ) {
       const events = await readEvents(this.pool, contextId, from, DELIVERY_PAGE);

@@ -1,5 +1,5 @@
 import type { ContextAggregate, ContextEvent, IdempotencyWrite } from '@chat/core';
-import { EVENTS_CHANNEL, type EventsNotification } from './notifications.ts';
+import { EVENTS_CHANNEL, MAX_NOTIFY_BYTES, type EventsNotification } from './notifications.ts';
 
 /**
  * Everything one save writes, as ONE SQL statement of data-modifying CTEs:
@@ -159,12 +159,13 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
     }
 
     if (events.length) {
+      const rows = events.map((e) => ({ seq: e.seq, type: e.type, payload: e.payload, createdAt: e.createdAt.toISOString() }));
       ctes.push(
         `e_new AS (INSERT INTO "Event" SELECT * FROM json_populate_recordset(null::"Event", ${jsonRows(
-          events.map((e) => ({ contextId: e.contextId, seq: e.seq, type: e.type, payload: e.payload, createdAt: e.createdAt })),
+          rows.map((e) => ({ contextId: c.id, ...e })),
         )}::json))`,
       );
-      notification = { c: c.id, f: events[0]!.seq, s: events.at(-1)!.seq, w: events.some(makesWorkAvailable), t: now.getTime() };
+      notification = { c: c.id, f: events[0]!.seq, s: events.at(-1)!.seq, w: events.some(makesWorkAvailable), t: now.getTime(), e: rows };
     }
   }
 
@@ -187,10 +188,18 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
   }
 
   // A SELECT in WITH runs only when referenced: the main query reads it.
-  if (notification) ctes.push(`notify AS (SELECT pg_notify(${p(EVENTS_CHANNEL)}, ${p(JSON.stringify(notification))}))`);
+  if (notification) ctes.push(`notify AS (SELECT pg_notify(${p(EVENTS_CHANNEL)}, ${p(notificationPayload(notification))}))`);
   const select = [
     guard ? `(SELECT count(*) FROM ${guard})::int AS saved` : '1 AS saved',
     notification ? '(SELECT count(*) FROM notify)::int AS notified' : '0 AS notified',
   ].join(', ');
   return { text: `WITH ${ctes.join(',\n')}\nSELECT ${select}`, values, notification };
+}
+
+/** The notification with its events when that fits in one NOTIFY, else with their seqs only (the receiver reads them). */
+export function notificationPayload(n: EventsNotification): string {
+  const whole = JSON.stringify(n);
+  if (whole.length * 3 <= MAX_NOTIFY_BYTES || Buffer.byteLength(whole) <= MAX_NOTIFY_BYTES) return whole;
+  const { e: _events, ...ids } = n;
+  return JSON.stringify(ids);
 }
