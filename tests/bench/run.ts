@@ -444,6 +444,7 @@ async function main() {
     xacts: number[];
     writes: number[];
     statementsKeyed: number[];
+    roundTrips: number[];
     cpuInProcess: number;
     exampleSql: string[];
   } | null = null;
@@ -464,6 +465,7 @@ async function main() {
       const logs: string[][] = [];
       const xacts: number[] = [];
       const writes: number[] = [];
+      const roundTrips: number[] = [];
       for (let i = 0; i < n; i++) {
         services.db.queryCount.reset();
         const before = services.db.statements().total;
@@ -474,10 +476,11 @@ async function main() {
         if (x0 !== null && x1 !== null) xacts.push(x1 - x0);
         const sql = [...services.db.queryCount.log];
         logs.push(sql);
+        roundTrips.push(sql.length);
         begins.push(sql.filter((q) => /^\s*(BEGIN|START TRANSACTION)\b/i.test(q)).length);
         writes.push(sql.filter((q) => WRITE_SQL.test(q)).length);
       }
-      return { statements, begins, xacts, writes, logs };
+      return { statements, begins, xacts, writes, logs, roundTrips };
     };
     const chat = await openChat(client);
     await sleep(200);
@@ -490,7 +493,7 @@ async function main() {
     keyedChat.close();
     const medianStatements = percentile(plain.statements, 50);
     const exampleSql = plain.logs[plain.statements.indexOf(medianStatements)] ?? [];
-    perTurn = { statements: plain.statements, begins: plain.begins, xacts: plain.xacts, writes: plain.writes, statementsKeyed: keyed.statements, cpuInProcess, exampleSql };
+    perTurn = { statements: plain.statements, begins: plain.begins, xacts: plain.xacts, writes: plain.writes, statementsKeyed: keyed.statements, roundTrips: plain.roundTrips, cpuInProcess, exampleSql };
     log(`in-process: ${medianStatements} statements, ${percentile(plain.begins, 50)} BEGINs, ${percentile(plain.xacts, 50)} write transactions per plain turn, ${f(cpuInProcess)} ms CPU (server + client)`);
 
     const { context } = await client.context.create.mutate({ title: 'clean save' });
@@ -686,6 +689,7 @@ async function main() {
   );
   lines.push(`| of which BEGIN ... COMMIT (median) | ${pt ? percentile(pt.begins, 50) : 'n/a'} | ${raw1 ? f(raw1.transactions, 2) : 'n/a'} (raw) | |`);
   if (pt) lines.push(`| of which write statements (INSERT/UPDATE/DELETE; median) | ${percentile(pt.writes, 50)} | ${raw1 ? f(raw1.writes) : 'n/a'} (raw) | |`);
+  if (pt) lines.push(`| database round trips per plain turn (queries sent; BEGIN travels with the row lock) | ${percentile(pt.roundTrips, 50)} | | |`);
   if (pt) lines.push(`| statements per turn with an idempotencyKey (median) | ${percentile(pt.statementsKeyed, 50)} | | |`);
   if (one)
     lines.push(`| server CPU per turn, 1 chat (server process only) | ${f(one.cpuPerTurn, 2)} ms | ${f(raw1?.cpuPerTurn, 2)} ms (raw, whole process) | <= 10 ms |`);

@@ -50,10 +50,11 @@ describe('dirty-flag repository on PostgreSQL', () => {
     const current = await repo.load(contextId);
     db.queryCount.reset();
     const { aggregate } = await repo.transact(contextId, (a) => send(a), { current });
-    const log = db.queryCount.log.map((q) => q.trim()).filter((q) => !q.includes('FOR UPDATE'));
-    expect(db.queryCount.log[1]).toMatch(/^SELECT version FROM "Context" WHERE id = \$1 .*FOR UPDATE$/);
-    expect(log).toHaveLength(3); // BEGIN, lock (filtered), the one write statement, COMMIT
-    expect(log[0]).toBe('BEGIN');
+    const log = db.queryCount.log.map((q) => q.trim());
+    // Three round trips: BEGIN with the row lock, the one write statement, COMMIT.
+    expect(log).toHaveLength(3);
+    expect(log[0]).toMatch(/^BEGIN; SELECT version FROM "Context" WHERE id = '[^']+' AND "deletedAt" IS NULL FOR UPDATE$/);
+    expect(db.queryCount.value).toBe(4); // statements: BEGIN and the lock count as two
     expect(log.at(-1)).toBe('COMMIT');
     expect(log[1]).toMatch(/UPDATE "Context" SET[\s\S]*WHERE id = \$\d+ AND version = \$\d+/);
     expect(log[1]).toMatch(/INSERT INTO "Message"/);
@@ -161,6 +162,11 @@ describe('dirty-flag repository on PostgreSQL', () => {
       load: { clientMessageIds: ['client-2'] },
     });
     expect(seen.result?.clientMessageId).toBe('client-2'); // found under the lock: loaded
+    // The lock statement inlines the ids as escaped literals: quotes, backslashes and semicolons are just text.
+    const hostile = `x'); DELETE FROM "Message"; -- \\' ;`;
+    const none = await repo.transact(contextId, (a) => a.messageByClientId(hostile), { load: { clientMessageIds: [hostile] } });
+    expect(none.result).toBeNull();
+    expect(await db.prisma.message.count({ where: { contextId } })).toBe(2);
   });
 
   it('an aggregate whose save failed is not reused by the next writer', async () => {

@@ -11,7 +11,7 @@ import {
   type TransactOptions,
   type Transacted,
 } from '@chat/core';
-import type pg from 'pg';
+import pg from 'pg';
 import { KeyedLock } from './keyed-lock.ts';
 import { fromJsonRow, toBranch, toContext, toMessage, toRun, toToolCall } from './mappers.ts';
 import { buildSaveStatement } from './save-statement.ts';
@@ -53,29 +53,33 @@ const LOAD_SQL = `
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-/**
- * Takes the context row's lock for the transaction and returns its version and
- * whether a message with one of `clientMessageIds` exists (so a cached
- * aggregate, which holds only recent rows, can answer a lookup that finds
- * nothing); null when the context is gone (or, with `skipLocked`, another
- * writer holds it).
- */
-async function lockContext(
-  client: Queryable,
-  contextId: string,
-  skipLocked: boolean,
-  clientMessageIds: string[] = [],
-): Promise<{ version: number; clientMessageFound: boolean } | null> {
-  const found = clientMessageIds.length
-    ? `, EXISTS (SELECT 1 FROM "Message" WHERE "contextId" = $1 AND "clientMessageId" = ANY($2::text[])) AS found`
-    : '';
-  const { rows } = await client.query<{ version: number; found?: boolean }>(
-    `SELECT version${found} FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
-    clientMessageIds.length ? [contextId, clientMessageIds] : [contextId],
-  );
-  const row = rows[0];
-  return row ? { version: row.version, clientMessageFound: row.found ?? false } : null;
+interface Locked {
+  version: number;
+  clientMessageFound: boolean;
 }
+
+/**
+ * The statement that takes the context row's lock for the transaction and
+ * returns its version and whether a message with one of `clientMessageIds`
+ * exists (so a cached aggregate, which holds only recent rows, can answer a
+ * lookup that finds nothing). No rows: the context is gone (or, with
+ * `skipLocked`, another writer holds it). Values are inlined as escaped
+ * literals so it can travel with BEGIN in one round trip.
+ */
+function lockStatement(contextId: string, skipLocked: boolean, clientMessageIds: string[] = []): string {
+  const id = pg.escapeLiteral(contextId);
+  const found = clientMessageIds.length
+    ? `, EXISTS (SELECT 1 FROM "Message" WHERE "contextId" = ${id} AND "clientMessageId" = ANY(ARRAY[${clientMessageIds
+        .map((c) => pg.escapeLiteral(c))
+        .join(', ')}]::text[])) AS found`
+    : '';
+  return `SELECT version${found} FROM "Context" WHERE id = ${id} AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`;
+}
+
+const lockedRow = (result: pg.QueryResult<{ version: number; found?: boolean }>): Locked | null => {
+  const row = result.rows[0];
+  return row ? { version: row.version, clientMessageFound: row.found ?? false } : null;
+};
 
 /** Aggregates kept after their commit, for the next writer of the same context in this process. */
 const MAX_CACHED_CONTEXTS = 1000;
@@ -145,12 +149,10 @@ export class PrismaContextRepository implements ContextRepository {
   /** Saves an aggregate computed without the lock (a new context, or a caller that handles the race itself). */
   async save(aggregate: ContextAggregate, extra: { idempotency?: IdempotencyWrite } = {}): Promise<void> {
     if (!aggregate.isDirty && !extra.idempotency) return;
-    const committed = await this.inTransaction(async (client) => {
-      if (aggregate.expectedVersion !== null && aggregate.isDirty) {
-        // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
-        const locked = await lockContext(client, aggregate.id, false);
-        if (locked?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion);
-      }
+    // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
+    const lock = aggregate.expectedVersion !== null && aggregate.isDirty ? lockStatement(aggregate.id, false) : null;
+    const committed = await this.inTransaction(lock, async (client, locked) => {
+      if (lock && locked?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion ?? -1);
       return this.write(client, aggregate, extra.idempotency);
     });
     committed();
@@ -169,8 +171,8 @@ export class PrismaContextRepository implements ContextRepository {
     return this.locks.run(contextId, async (): Promise<Transacted<T> | null> => {
       let used: ContextAggregate | null = null;
       try {
-        const out = await this.inTransaction(async (client) => {
-          const locked = await lockContext(client, contextId, skipLocked, opts.load?.clientMessageIds);
+        const lock = lockStatement(contextId, skipLocked, opts.load?.clientMessageIds);
+        const out = await this.inTransaction(lock, async (client, locked) => {
           if (locked === null) {
             if (skipLocked) return null;
             throw notFound('context', contextId);
@@ -213,12 +215,19 @@ export class PrismaContextRepository implements ContextRepository {
     return () => aggregate.markCommitted(expected === null ? 0 : expected + 1);
   }
 
-  private async inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** BEGIN (with the lock statement, in one round trip), `fn`, COMMIT; ROLLBACK on any failure. */
+  private async inTransaction<T>(lock: string | null, fn: (client: pg.PoolClient, locked: Locked | null) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const result = await fn(client);
+      let locked: Locked | null = null;
+      if (lock) {
+        const results = (await client.query(`BEGIN; ${lock}`)) as unknown as pg.QueryResult<{ version: number; found?: boolean }>[];
+        locked = lockedRow(results[1]!);
+      } else {
+        await client.query('BEGIN');
+      }
+      const result = await fn(client, locked);
       await client.query('COMMIT');
       return result;
     } catch (error) {

@@ -5,7 +5,7 @@ import { PrismaClient } from './generated/prisma/client.ts';
 export { Prisma, PrismaClient } from './generated/prisma/client.ts';
 
 export interface QueryCounter {
-  /** SQL statements sent since the last reset(), BEGIN/COMMIT/ROLLBACK included. */
+  /** SQL statements sent since the last reset(), BEGIN/COMMIT/ROLLBACK included (each one of a multi-statement query). */
   value: number;
   /** Their SQL text, oldest first (the last 1000 are kept). */
   log: string[];
@@ -13,6 +13,34 @@ export interface QueryCounter {
 }
 
 const LOG_LIMIT = 1000;
+
+/**
+ * Statements in one query string: a simple query may hold several (`BEGIN; SELECT ...`), separated by
+ * semicolons outside quoted literals (escaped literals double their quotes and backslashes).
+ */
+export function statementsIn(sql: string): number {
+  let count = 0;
+  let inQuote = false;
+  let pending = false;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i];
+    if (inQuote) {
+      if (ch === "'") {
+        if (sql[i + 1] === "'") i++;
+        else inQuote = false;
+      }
+    } else if (ch === "'") {
+      inQuote = true;
+      pending = true;
+    } else if (ch === ';') {
+      if (pending) count++;
+      pending = false;
+    } else if (!/\s/.test(ch!)) {
+      pending = true;
+    }
+  }
+  return count + (pending ? 1 : 0);
+}
 
 /** A statement that writes rows: INSERT/UPDATE/DELETE, or a WITH whose CTEs do (the repository's one-statement saves). */
 const isWrite = (sql: string) =>
@@ -60,8 +88,9 @@ export function createPrismaClient(
     const query = client.query;
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
       const q = args[0] as string | { text?: string };
-      queryCount.value++;
-      totals.total++;
+      const n = typeof q === 'string' && args.length === 1 && q.includes(';') ? statementsIn(q) : 1;
+      queryCount.value += n;
+      totals.total += n;
       if (isWrite(typeof q === 'string' ? q : String(q?.text))) totals.writes++;
       queryCount.log.push(typeof q === 'string' ? q : String(q?.text));
       if (queryCount.log.length > LOG_LIMIT) queryCount.log.shift();

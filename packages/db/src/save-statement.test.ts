@@ -16,3 +16,11 @@ test('a notification carries its events while they fit in one NOTIFY, counted in
   expect(Buffer.byteLength(ascii)).toBeLessThanOrEqual(MAX_NOTIFY_BYTES);
   expect(JSON.parse(ascii).e).toHaveLength(1);
 });
+
+test('statements of a multi-statement query are counted outside quoted literals', async () => {
+  const { statementsIn } = await import('./prisma-client.ts');
+  const pg = (await import('pg')).default;
+  expect(statementsIn('BEGIN')).toBe(1);
+  expect(statementsIn(`BEGIN; SELECT 1 FROM "Context" WHERE id = ${pg.escapeLiteral("a;b'c;\\d")}; `)).toBe(2);
+  expect(statementsIn("SELECT ';' ; ; COMMIT")).toBe(2);
+});
