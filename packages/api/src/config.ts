@@ -42,6 +42,25 @@ const schema = z
     /** Artificial latency before each tool runs, for demos and failure drills. */
     TOOL_DELAY_MS: int(0),
     INSTANCE_ID: z.string().min(1).optional(),
+    // Identity (DESIGN §13): sessions and guests by better-auth, API tokens.
+    AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** The public URL of the app (sets the cookies' Secure flag and better-auth's base URL); else the request's host. */
+    AUTH_URL: z.url().optional(),
+    /** Extra origins allowed to send cookie-authenticated mutations (comma-separated), beyond the app's own. */
+    AUTH_TRUSTED_ORIGINS: z.string().default(''),
+    AUTH_GUESTS: z.enum(['on', 'off']).default('on'),
+    GUESTS_PER_IP_PER_HOUR: int(30, 1),
+    // Limits (DESIGN §13): each holds across instances and answers with a typed error.
+    MAX_MESSAGE_CHARS: int(100_000, 1),
+    MAX_BODY_BYTES: int(1_000_000, 1024),
+    MAX_BATCH_CALLS: int(20, 1),
+    RATE_LIMIT_ACTIONS_PER_MIN: int(120, 1),
+    MAX_RUNS_PER_USER: int(4, 1),
+    MAX_OUTPUT_TOKENS: int(8192, 1),
+    MAX_TOOL_ROUNDS: int(8, 1),
+    TOOL_TIMEOUT_MS: int(30_000, 1),
+    LOCAL_MODEL: z.enum(['on', 'off']).default('on'),
+    LOCAL_MODEL_MAX_WORDS: int(5000, 1),
   })
   .superRefine((env, ctx) => {
     if (env.LLM_PROVIDER === 'openai-compatible' && !env.LLM_BASE_URL) {
