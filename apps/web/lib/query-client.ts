@@ -1,8 +1,14 @@
-import { QueryClient } from '@tanstack/react-query';
+import { MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
+import { reportIfUnauthenticated } from './auth-events';
 
-/** One QueryClient per browser tab. The server pushes changes, so queries need no polling. */
+/**
+ * One QueryClient per browser tab. The server pushes changes, so queries need
+ * no polling. An UNAUTHENTICATED answer anywhere tells the auth gate.
+ */
 export function makeQueryClient() {
   return new QueryClient({
+    queryCache: new QueryCache({ onError: reportIfUnauthenticated }),
+    mutationCache: new MutationCache({ onError: reportIfUnauthenticated }),
     defaultOptions: {
       queries: {
         staleTime: 5_000,
