@@ -1,4 +1,4 @@
-import { createTrpcHandler, loadConfigOrExit, onShutdown, startServices } from '@chat/api';
+import { createApiHandler, createTrpcHandler, loadConfigOrExit, onShutdown, startServices } from '@chat/api';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,9 +7,10 @@ import next from 'next';
 /**
  * The one server process: starts the services (database, migrations, run
  * worker, LISTEN connection) exactly once, mounts Next beside them, and stops
- * everything cleanly on SIGTERM/SIGINT. The tRPC route handler of the Next app
- * reaches the services through globalThis, because Next bundles its own copy
- * of the workspace packages.
+ * everything cleanly on SIGTERM/SIGINT. The API (/api/trpc, /api/auth/*) is
+ * answered before Next sees the request; the Next route handlers reach the
+ * same handlers through globalThis (Next bundles its own copy of the
+ * workspace packages).
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.resolve(here, '../..');
@@ -19,13 +20,16 @@ async function main() {
   const config = loadConfigOrExit();
   const services = await startServices(config, { rootDir });
   (globalThis as { __chatTrpcHandler?: unknown }).__chatTrpcHandler = createTrpcHandler(services);
+  (globalThis as { __chatAuthHandler?: unknown }).__chatAuthHandler = (request: Request) => services.auth.handler(request);
+  // /api/trpc, /api/auth/* and /metrics are answered here (the body limit, the guest limit); the rest by Next.
+  const api = createApiHandler(services);
 
   const app = next({ dev, dir: here, port: config.PORT, hostname: '0.0.0.0' });
   const handle = app.getRequestHandler();
   await app.prepare();
   const server = createServer((req, res) => {
     res.on('finish', () => services.metrics.httpRequest(res.statusCode));
-    if (!services.metrics.serve(req, res)) void handle(req, res);
+    if (!api(req, res)) void handle(req, res);
   });
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
   const address = server.address();

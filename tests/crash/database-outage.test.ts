@@ -64,7 +64,7 @@ interface Answer {
 /** One tRPC call over plain HTTP (no client-side retries), with the HTTP status. */
 async function call(type: 'query' | 'mutation', procedure: string, input: unknown): Promise<Answer> {
   const base = `${server!.url}/api/trpc/${procedure}`;
-  const headers = { 'x-owner-id': OWNER, 'content-type': 'application/json' };
+  const headers = { authorization: `Bearer ${await server!.token(OWNER)}`, 'content-type': 'application/json' };
   const body = JSON.stringify({ json: input });
   const response =
     type === 'query'

@@ -44,7 +44,7 @@ const resetRetries = () => {
 const clientFor = (server: TestServer, ownerId: string): ChatClient =>
   createChatClient({
     url: server.url,
-    ownerId,
+    headers: async () => ({ authorization: `Bearer ${await server.token(ownerId)}` }),
     EventSource: EventSource as never,
     batch: false,
     // Patient clients: 1,000 sending at once wait their turn (the server queues an action up to

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
+import { namedToken } from './identity.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -10,7 +11,10 @@ export interface TestServer {
   url: string;
   process: ChildProcess;
   output: () => string;
-  client(ownerId?: string, opts?: { batch?: boolean }): ReturnType<typeof createChatClient>;
+  /** A client authenticated as the test user `name` (an API token, the same user on every server of the database). */
+  client(name?: string, opts?: { batch?: boolean; retry?: false }): ReturnType<typeof createChatClient>;
+  /** The API token of the test user `name` (see `client`). */
+  token(name?: string): Promise<string>;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   stop(): Promise<void>;
@@ -38,6 +42,10 @@ export async function startServer(opts: {
       LOG_LEVEL: 'warn',
       LOCAL_MODEL_TOKEN_DELAY_MS: '0',
       NODE_ENV: 'production',
+      // Tests create many users and send fast; the tests of these limits set them lower.
+      GUESTS_PER_IP_PER_HOUR: '1000000',
+      RATE_LIMIT_ACTIONS_PER_MIN: '1000000',
+      MAX_RUNS_PER_USER: '1000',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,8 +77,14 @@ export async function startServer(opts: {
     url,
     process: child,
     output: () => output,
-    client: (ownerId = 'test-owner', clientOpts = {}) =>
-      createChatClient({ url, ownerId, EventSource: EventSource as never, ...clientOpts }),
+    token: (name = 'test-owner') => namedToken(opts.databaseUrl, url, name),
+    client: (name = 'test-owner', clientOpts = {}) =>
+      createChatClient({
+        url,
+        headers: async () => ({ authorization: `Bearer ${await namedToken(opts.databaseUrl, url, name)}` }),
+        EventSource: EventSource as never,
+        ...clientOpts,
+      }),
     kill,
     stop: async () => {
       await kill('SIGTERM');

@@ -35,15 +35,20 @@ export type RetryReason = 'service_busy' | 'network';
  */
 export function createChatClient(opts: {
   url: string;
-  ownerId?: string;
-  headers?: Record<string, string>;
+  /** An API token (apiToken.create, or the web app's settings): sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** More headers for every request (a function is called per request, and may be async). */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
   EventSource?: typeof globalThis.EventSource;
   /** false: one HTTP request per call instead of batching calls made together. */
   batch?: boolean;
   /** Retries of SERVICE_BUSY and network failures (default on); false: none. */
   retry?: RetryOptions | false;
 }) {
-  const headers = { ...(opts.ownerId ? { 'x-owner-id': opts.ownerId } : {}), ...opts.headers };
+  const headers = async (): Promise<Record<string, string>> => ({
+    ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    ...(typeof opts.headers === 'function' ? await opts.headers() : opts.headers),
+  });
   const url = opts.url.replace(/\/$/, '').endsWith('/api/trpc') ? opts.url : `${opts.url.replace(/\/$/, '')}/api/trpc`;
   const links: TRPCLink<AppRouter>[] = [
     ...(opts.retry === false ? [] : [retryLink(opts.retry ?? {})]),
@@ -53,7 +58,11 @@ export function createChatClient(opts: {
         url,
         transformer: superjson,
         ...(opts.EventSource ? { EventSource: opts.EventSource } : {}),
-        eventSourceOptions: () => ({ fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) }) as never,
+        eventSourceOptions: () =>
+          ({
+            fetch: async (input: RequestInfo | URL, init?: RequestInit) =>
+              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(await headers()) } }),
+          }) as never,
       }),
       false:
         opts.batch === false

@@ -49,6 +49,8 @@ const schema = z
     /** Extra origins allowed to send cookie-authenticated mutations (comma-separated), beyond the app's own. */
     AUTH_TRUSTED_ORIGINS: z.string().default(''),
     AUTH_GUESTS: z.enum(['on', 'off']).default('on'),
+    /** on: behind a reverse proxy, the client's address is the first of X-Forwarded-For (for the per-address guest limit). */
+    TRUST_PROXY: z.enum(['on', 'off']).default('off'),
     GUESTS_PER_IP_PER_HOUR: int(30, 1),
     // Limits (DESIGN §13): each holds across instances and answers with a typed error.
     MAX_MESSAGE_CHARS: int(100_000, 1),

@@ -2,7 +2,6 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from './root.ts';
 import { retryAfterMsOf } from './errors.ts';
 import type { Services } from './services.ts';
-import { resolveOwner } from './trpc.ts';
 
 export const TRPC_ENDPOINT = '/api/trpc';
 
@@ -13,7 +12,8 @@ export function createTrpcHandler(services: Services) {
       endpoint: TRPC_ENDPOINT,
       req: request,
       router: appRouter,
-      createContext: () => ({ services, ownerId: resolveOwner(request.headers) }),
+      createContext: () => ({ services, headers: request.headers, url: request.url }),
+      maxBatchSize: services.config.MAX_BATCH_CALLS,
       // Retry-After for SERVICE_BUSY and RATE_LIMITED answers (the longest delay of a batch).
       responseMeta({ errors }) {
         const delays = errors.map(retryAfterMsOf).filter((ms): ms is number => ms !== undefined);

@@ -9,4 +9,4 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './root.ts';
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
-export { createApiServer } from './node-server.ts';
+export { createApiHandler, createApiServer } from './node-server.ts';

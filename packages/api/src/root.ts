@@ -1,3 +1,4 @@
+import { apiTokenRouter } from './router/api-token.ts';
 import { chatRouter } from './router/chat.ts';
 import { contextRouter } from './router/context.ts';
 import { eventsRouter } from './router/events.ts';
@@ -11,6 +12,7 @@ export const appRouter = router({
   run: runRouter,
   events: eventsRouter,
   system: systemRouter,
+  apiToken: apiTokenRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -15,6 +15,10 @@ import path from 'node:path';
 import pino from 'pino';
 import { ChatActions } from './actions.ts';
 import { Admission } from './admission.ts';
+import { createAuth } from './auth/auth.ts';
+import { SharedLimit } from './auth/limits.ts';
+import { authSecret } from './auth/secret.ts';
+import { ApiTokens } from './auth/tokens.ts';
 import { defaultModel, type Config } from './config.ts';
 import { createMetrics } from './metrics.ts';
 import { AiSdkLanguageModel, modelResolver } from './models/ai-sdk-model.ts';
@@ -123,6 +127,13 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   if (opts.worker !== false) await worker.start();
   log.info({ owner, embedded: database.embedded }, 'services started');
 
+  const auth = createAuth(prisma, config, await authSecret(prisma, config.AUTH_SECRET), (msg, data) => log.info(data ?? {}, msg));
+  const tokens = new ApiTokens(prisma);
+  const limits = {
+    actions: new SharedLimit(db.pool, 'actions', config.RATE_LIMIT_ACTIONS_PER_MIN, 60, 'messages'),
+    guests: new SharedLimit(db.pool, 'guests', config.GUESTS_PER_IP_PER_HOUR, 3600, 'new guests from this address'),
+  };
+
   const admission = {
     actions: new Admission(config.MAX_INFLIGHT_ACTIONS, config.ACTION_QUEUE_WAIT_MS, 'requests'),
     joins: new Admission(config.MAX_CONCURRENT_JOINS, config.JOIN_QUEUE_WAIT_MS, 'subscriptions joining'),
@@ -140,7 +151,28 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       log.info('services stopped');
     })());
 
-  return { config, log, owner, databaseUrl: database.url, prisma, db, repo, reads, idempotency, bus, worker, actions, tools, metrics, database, admission, stop };
+  return {
+    config,
+    log,
+    owner,
+    databaseUrl: database.url,
+    prisma,
+    db,
+    repo,
+    reads,
+    idempotency,
+    bus,
+    worker,
+    actions,
+    tools,
+    metrics,
+    database,
+    admission,
+    auth,
+    tokens,
+    limits,
+    stop,
+  };
 }
 
 /** Waits for `promise`, at most `ms` (a close that cannot finish must not keep the process from stopping). */

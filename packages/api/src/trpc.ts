@@ -1,31 +1,29 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
+import { assertSameOrigin, resolveIdentity, type Identity } from './auth/identity.ts';
 import { AppError, toTRPCError } from './errors.ts';
 import type { Services } from './services.ts';
 
 /**
  * The one place where tRPC is initialised.
  *
- * Context: the services and the caller's owner id. Owners are resolved from the
- * `x-owner-id` header (or the `chat_owner` cookie the web app sets); a context
- * owned by someone else is NOT_FOUND, never FORBIDDEN, so ids do not leak.
+ * Context: the services and the request's headers. The caller's identity is
+ * resolved once, by `protectedProcedure`, from the session cookie or the API
+ * token (auth/identity.ts); a context owned by someone else is NOT_FOUND,
+ * never FORBIDDEN, so ids do not leak.
  */
 export interface TRPCContext {
   services: Services;
-  ownerId: string;
+  headers: Headers;
+  /** The request's URL (its host is the app's own origin for the same-origin check). */
+  url: string;
 }
 
-const OWNER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
-export const DEFAULT_OWNER = 'default';
-
-export function resolveOwner(headers: Headers): string {
-  const cookie = headers.get('cookie')?.match(/(?:^|;\s*)chat_owner=([^;]+)/)?.[1];
-  const owner = headers.get('x-owner-id') ?? (cookie ? decodeURIComponent(cookie) : null) ?? DEFAULT_OWNER;
-  if (!OWNER_ID.test(owner)) {
-    throw new AppError('UNAUTHORIZED', 'INVALID_OWNER', 'x-owner-id must be 1-128 characters of [A-Za-z0-9_.:@-]');
-  }
-  return owner;
+/** The context of a protected procedure: who is calling. */
+export interface AuthedContext extends TRPCContext {
+  ownerId: string;
+  identity: Identity;
 }
 
 /**
@@ -74,4 +72,23 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
 /** Mutations pass a bounded admission (MAX_INFLIGHT_ACTIONS): beyond it they wait, then SERVICE_BUSY. */
 const admitActions = t.middleware(({ ctx, type, next }) => (type === 'mutation' ? ctx.services.admission.actions.run(() => next()) : next()));
 
+/** Only `system.health` answers without an identity. */
 export const publicProcedure = t.procedure.use(mapDomainErrors).use(admitActions);
+
+/**
+ * Every other procedure: the user from the session or the token, and a
+ * cookie-authenticated mutation only from the app's own origin.
+ */
+export const protectedProcedure = t.procedure.use(mapDomainErrors).use(async ({ ctx, type, next }) => {
+  const { services } = ctx;
+  const identity = await resolveIdentity(services.auth, services.tokens, ctx.headers);
+  if (identity.via === 'session' && type === 'mutation') assertSameOrigin(ctx.headers, ctx.url, trustedOrigins(services.config.AUTH_TRUSTED_ORIGINS));
+  return next({ ctx: { ownerId: identity.userId, identity } });
+}).use(admitActions);
+
+const trustedCache = new Map<string, string[]>();
+const trustedOrigins = (list: string) => {
+  let origins = trustedCache.get(list);
+  if (!origins) trustedCache.set(list, (origins = list.split(',').map((s) => s.trim()).filter(Boolean)));
+  return origins;
+};

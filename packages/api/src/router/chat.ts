@@ -1,20 +1,28 @@
 import { z } from 'zod';
-import { publicProcedure, router } from '../trpc.ts';
-import { contextRef, id, idempotencyKey, MAX_MESSAGE_CHARS, seq, text } from './inputs.ts';
+import { protectedProcedure, router } from '../trpc.ts';
+import { AppError } from '../errors.ts';
+import { contextRef, HARD_MAX_MESSAGE_CHARS, id, idempotencyKey, seq, text } from './inputs.ts';
 
 export const chatRouter = router({
-  sendMessage: publicProcedure
+  sendMessage: protectedProcedure
     .input(
       contextRef.extend({
-        content: text(MAX_MESSAGE_CHARS).refine((s) => s.trim().length > 0, 'must not be empty'),
+        content: text(HARD_MAX_MESSAGE_CHARS).refine((s) => s.trim().length > 0, 'must not be empty'),
         clientMessageId: id.optional(),
         idempotencyKey,
         editOfMessageId: id.optional(),
       }),
     )
-    .mutation(({ ctx, input }) => ctx.services.actions.sendMessage(ctx.ownerId, input)),
+    .mutation(async ({ ctx, input }) => {
+      const max = ctx.services.config.MAX_MESSAGE_CHARS;
+      if (input.content.length > max) {
+        throw new AppError('BAD_REQUEST', 'MESSAGE_TOO_LONG', `A message may have at most ${max} characters (this one has ${input.content.length}).`, { max });
+      }
+      await ctx.services.limits.actions.consume(ctx.ownerId);
+      return ctx.services.actions.sendMessage(ctx.ownerId, input);
+    }),
 
-  approveTools: publicProcedure
+  approveTools: protectedProcedure
     .input(
       contextRef.extend({
         runId: id,
@@ -35,11 +43,14 @@ export const chatRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.actions.approveTools(ctx.ownerId, input)),
 
-  cancel: publicProcedure
+  cancel: protectedProcedure
     .input(contextRef.extend({ runId: id.optional(), idempotencyKey }))
     .mutation(({ ctx, input }) => ctx.services.actions.cancel(ctx.ownerId, input)),
 
-  regenerate: publicProcedure
+  regenerate: protectedProcedure
     .input(contextRef.extend({ messageId: id, idempotencyKey }))
-    .mutation(({ ctx, input }) => ctx.services.actions.regenerate(ctx.ownerId, input)),
+    .mutation(async ({ ctx, input }) => {
+      await ctx.services.limits.actions.consume(ctx.ownerId);
+      return ctx.services.actions.regenerate(ctx.ownerId, input);
+    }),
 });

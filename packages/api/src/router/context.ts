@@ -1,6 +1,6 @@
 import { notFound } from '@chat/core';
 import { z } from 'zod';
-import { publicProcedure, router } from '../trpc.ts';
+import { protectedProcedure, router } from '../trpc.ts';
 import { stateView } from '../views.ts';
 import { contextRef, id, idempotencyKey, model, seq, text } from './inputs.ts';
 import { ownedAggregate, ownedContext } from './owner.ts';
@@ -9,7 +9,7 @@ const mode = z.enum(['chat', 'agent']);
 const busyPolicy = z.enum(['queue', 'reject']);
 
 export const contextRouter = router({
-  create: publicProcedure
+  create: protectedProcedure
     .input(
       z.object({
         title: text(200).optional(),
@@ -22,11 +22,11 @@ export const contextRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.actions.createContext(ctx.ownerId, input)),
 
-  list: publicProcedure
+  list: protectedProcedure
     .input(z.object({ cursor: id.optional(), limit: z.number().int().min(1).max(100).default(50) }).default({ limit: 50 }))
     .query(({ ctx, input }) => ctx.services.reads.listContexts(ctx.ownerId, input.limit, input.cursor)),
 
-  get: publicProcedure.input(contextRef).query(async ({ ctx, input }) => {
+  get: protectedProcedure.input(contextRef).query(async ({ ctx, input }) => {
     const aggregate = await ownedAggregate(ctx, input.contextId);
     const { reads } = ctx.services;
     const context = aggregate.context;
@@ -51,11 +51,11 @@ export const contextRouter = router({
     };
   }),
 
-  state: publicProcedure
+  state: protectedProcedure
     .input(contextRef)
     .query(async ({ ctx, input }) => stateView(await ownedAggregate(ctx, input.contextId))),
 
-  messages: publicProcedure
+  messages: protectedProcedure
     .input(
       contextRef.extend({
         branchId: id.optional(),
@@ -72,7 +72,7 @@ export const contextRouter = router({
       return ctx.services.reads.branchMessages(context.id, branch.headMessageId, input.limit, input.cursor);
     }),
 
-  update: publicProcedure
+  update: protectedProcedure
     .input(
       contextRef.extend({
         title: text(200).optional(),
@@ -84,11 +84,11 @@ export const contextRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.actions.updateContext(ctx.ownerId, input)),
 
-  delete: publicProcedure
+  delete: protectedProcedure
     .input(contextRef.extend({ idempotencyKey }))
     .mutation(({ ctx, input }) => ctx.services.actions.deleteContext(ctx.ownerId, input)),
 
-  switchBranch: publicProcedure
+  switchBranch: protectedProcedure
     .input(contextRef.extend({ branchId: id, idempotencyKey }))
     .mutation(({ ctx, input }) => ctx.services.actions.switchBranch(ctx.ownerId, input)),
 });

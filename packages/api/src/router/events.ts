@@ -2,7 +2,7 @@ import { textOf, type BusEvent, type ContextEvent, type EphemeralEvent, type Mes
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { toTRPCError } from '../errors.ts';
-import { publicProcedure, router } from '../trpc.ts';
+import { protectedProcedure, router } from '../trpc.ts';
 import { contextRef, MAX_INT } from './inputs.ts';
 import { ownedContext } from './owner.ts';
 
@@ -32,7 +32,7 @@ const lastEventId = z
   .nullish();
 
 export const eventsRouter = router({
-  list: publicProcedure
+  list: protectedProcedure
     .input(
       contextRef.extend({
         afterSeq: z.number().int().min(0).max(MAX_INT).default(0),
@@ -53,7 +53,7 @@ export const eventsRouter = router({
    * last checkpoint, so a client that joins with the checkpointed snapshot can
    * continue from the next delta; joining writes nothing.
    */
-  onContext: publicProcedure
+  onContext: protectedProcedure
     .input(contextRef.extend({ lastEventId }))
     .subscription(async function* ({ ctx, input, signal }) {
       const { reads, bus } = ctx.services;

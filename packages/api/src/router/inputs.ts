@@ -6,7 +6,8 @@ import { z } from 'zod';
  * a failed write), every integer fits the database's int.
  */
 export const MAX_INT = 2_147_483_647;
-export const MAX_MESSAGE_CHARS = 100_000;
+/** The schema's bound; the configured limit (MAX_MESSAGE_CHARS) is checked below it, as MESSAGE_TOO_LONG. */
+export const HARD_MAX_MESSAGE_CHARS = 1_000_000;
 
 export const text = (max: number) =>
   z

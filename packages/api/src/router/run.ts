@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { publicProcedure, router } from '../trpc.ts';
+import { protectedProcedure, router } from '../trpc.ts';
 import { contextRef } from './inputs.ts';
 import { ownedContext } from './owner.ts';
 
@@ -7,7 +7,7 @@ const runStatus = z.enum(['pending', 'processing', 'awaiting_approval', 'complet
 
 export const runRouter = router({
   /** The latest run and its events: enough for a reopened client to resume or show the result. */
-  latest: publicProcedure.input(contextRef).query(async ({ ctx, input }) => {
+  latest: protectedProcedure.input(contextRef).query(async ({ ctx, input }) => {
     await ownedContext(ctx, input.contextId);
     const [run] = await ctx.services.reads.runs(input.contextId, undefined, 1);
     if (!run) return { run: null, events: [], toolCalls: [] };
@@ -18,7 +18,7 @@ export const runRouter = router({
     return { run, events, toolCalls };
   }),
 
-  list: publicProcedure
+  list: protectedProcedure
     .input(contextRef.extend({ status: runStatus.optional(), limit: z.number().int().min(1).max(200).default(50) }))
     .query(async ({ ctx, input }) => {
       await ownedContext(ctx, input.contextId);

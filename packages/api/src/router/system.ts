@@ -1,4 +1,4 @@
-import { publicProcedure, router } from '../trpc.ts';
+import { protectedProcedure, publicProcedure, router } from '../trpc.ts';
 
 const HEALTH_DB_TIMEOUT_MS = 800;
 
@@ -30,5 +30,5 @@ export const systemRouter = router({
   }),
 
   /** SQL statements this process has sent since it started (writes: INSERT/UPDATE/DELETE). */
-  metrics: publicProcedure.query(({ ctx }) => ({ ...ctx.services.db.statements() })),
+  metrics: protectedProcedure.query(({ ctx }) => ({ ...ctx.services.db.statements() })),
 });

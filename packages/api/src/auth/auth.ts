@@ -1,0 +1,62 @@
+import type { PrismaClient } from '@chat/db';
+import { betterAuth } from 'better-auth';
+import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { anonymous } from 'better-auth/plugins/anonymous';
+import type { Config } from '../config.ts';
+
+export const SESSION_COOKIE_PREFIX = 'chat';
+/** Hosts the app answers on without AUTH_URL (the request's own origin is trusted for its cookies). */
+const LOCAL_HOSTS = ['localhost:*', '127.0.0.1:*', '[::1]:*', 'localhost', '127.0.0.1'];
+
+/**
+ * better-auth (DESIGN §13): email-and-password accounts, sessions in httpOnly
+ * SameSite=Lax cookies, and guests (the anonymous plugin) unless AUTH_GUESTS=off.
+ * A guest that signs up or signs in keeps its chats: they move to the account
+ * (idempotent, so a retried sign-in finishes a move that failed halfway).
+ * Its own rate limiter is off: ours holds across instances (limits.ts).
+ */
+export function createAuth(prisma: PrismaClient, config: Config, secret: string, log: (msg: string, data?: unknown) => void) {
+  const trusted = config.AUTH_TRUSTED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+  return betterAuth({
+    appName: 'persistent-chat',
+    basePath: '/api/auth',
+    baseURL: config.AUTH_URL ?? { allowedHosts: LOCAL_HOSTS, fallback: `http://localhost:${config.PORT}`, protocol: 'http' },
+    secret,
+    trustedOrigins: (request) => [...trusted, ...(config.AUTH_URL ? [new URL(config.AUTH_URL).origin] : []), ...sameOrigin(request)],
+    database: prismaAdapter(prisma, { provider: 'postgresql', transaction: true }),
+    emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 256, autoSignIn: true },
+    telemetry: { enabled: false },
+    rateLimit: { enabled: false },
+    logger: { log: (level, message) => log(`auth: ${message}`, { level }) },
+    advanced: {
+      cookiePrefix: SESSION_COOKIE_PREFIX,
+      useSecureCookies: config.AUTH_URL?.startsWith('https://') ?? false,
+      defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', path: '/' },
+    },
+    plugins:
+      config.AUTH_GUESTS === 'on'
+        ? [
+            anonymous({
+              emailDomainName: 'guest.invalid',
+              onLinkAccount: async ({ anonymousUser, newUser }) => {
+                const from = anonymousUser.user.id;
+                const to = newUser.user.id;
+                await prisma.$transaction([
+                  prisma.context.updateMany({ where: { ownerId: from }, data: { ownerId: to } }),
+                  prisma.apiToken.updateMany({ where: { userId: from }, data: { userId: to } }),
+                ]);
+              },
+            }),
+          ]
+        : [],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+/** The request's own origin, when it came to a host we answer on: a same-origin form or fetch. */
+function sameOrigin(request: Request | undefined): string[] {
+  const host = request?.headers.get('host');
+  if (!request || !host) return [];
+  return [`${new URL(request.url).protocol}//${host}`];
+}
