@@ -26,7 +26,7 @@ export function ApiTokens() {
       </p>
       {user.isAnonymous ? (
         <p className="settings-note settings-warn" data-testid="guest-token-note">
-          You are a guest: a token made now acts as this guest account. Sign up first to make tokens for an account you keep.
+          You are a guest: a token acts as this guest account. When you sign up, your tokens and chats move into the new account.
         </p>
       ) : null}
       {created ? <NewTokenSecret {...created} onDone={() => setCreated(null)} /> : null}

@@ -49,11 +49,21 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
     );
   }
 
+  function check(): string | null {
+    const address = email.trim();
+    if (!address) return 'Enter your email address.';
+    if (!/^[^\s@]+@[^\s@]+$/.test(address)) return 'Please enter a valid email address.';
+    if (!password) return 'Enter your password.';
+    if (signUp && password.length < MIN_PASSWORD) return `Use at least ${MIN_PASSWORD} characters for your password.`;
+    return null;
+  }
+
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setError(null);
-    if (signUp && password.length < MIN_PASSWORD) {
-      setError(`Use at least ${MIN_PASSWORD} characters for your password.`);
+    const problem = check();
+    if (problem) {
+      setError(problem);
       return;
     }
     setPending(true);
@@ -95,7 +105,8 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
       {!user && (guestsOff || (state.status === 'signed-out' && state.reason === 'guests-off')) ? (
         <p className="auth-note">{signUp ? 'Create an account to start chatting.' : 'Sign in to start chatting.'}</p>
       ) : null}
-      <form className="auth-form" onSubmit={(e) => void onSubmit(e)}>
+      {/* Checked here, so every problem is said in the same words (and read out: role="alert"). */}
+      <form className="auth-form" onSubmit={(e) => void onSubmit(e)} noValidate>
         {signUp ? (
           <div className="field">
             <label htmlFor={`${ids}-name`}>Name</label>
@@ -135,11 +146,11 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
             name="password"
             autoComplete={signUp ? 'new-password' : 'current-password'}
             required
-            minLength={signUp ? MIN_PASSWORD : undefined}
             maxLength={128}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
-            aria-describedby={signUp ? `${ids}-password-hint` : undefined}
+            aria-describedby={[signUp ? `${ids}-password-hint` : '', error ? `${ids}-error` : ''].filter(Boolean).join(' ') || undefined}
+            aria-invalid={error ? true : undefined}
             data-testid="auth-password"
           />
           {signUp ? (

@@ -153,6 +153,26 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [queryClient, refresh]);
   useEffect(() => onUnauthenticated(lost), [lost]);
 
+  // Back to this tab after signing in or out in another one: the cookie (shared by
+  // every tab) may name someone else now. Start over as whoever it is.
+  useEffect(() => {
+    const check = () => {
+      const current = stateRef.current;
+      if (document.visibilityState !== 'visible' || current.status !== 'signed-in') return;
+      fetchSession().then(
+        (user) => {
+          const now = stateRef.current;
+          if (now.status !== 'signed-in' || now.user.id !== current.user.id) return;
+          if (!user) lost();
+          else if (user.id !== current.user.id) window.location.reload();
+        },
+        () => {},
+      );
+    };
+    document.addEventListener('visibilitychange', check);
+    return () => document.removeEventListener('visibilitychange', check);
+  }, [lost]);
+
   const value = useMemo(() => ({ state, guestsOff, refresh, lost }), [state, guestsOff, refresh, lost]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
