@@ -124,12 +124,17 @@ export function waitIdle(client: Client, contextId: string, timeoutMs = 30_000) 
 }
 
 /** The TRPC error code and appCode of a failed call. */
-export async function errorOf(promise: Promise<unknown>): Promise<{ code: string; appCode: string; message: string }> {
+export async function errorOf(promise: Promise<unknown>): Promise<{ code: string; appCode: string; message: string; retryAfterMs?: number }> {
   try {
     await promise;
   } catch (error) {
-    const e = error as { data?: { code?: string; appCode?: string }; message: string };
-    return { code: e.data?.code ?? 'UNKNOWN', appCode: e.data?.appCode ?? 'UNKNOWN', message: e.message };
+    const e = error as { data?: { code?: string; appCode?: string; details?: { retryAfterMs?: number } }; message: string };
+    return {
+      code: e.data?.code ?? 'UNKNOWN',
+      appCode: e.data?.appCode ?? 'UNKNOWN',
+      message: e.message,
+      ...(e.data?.details?.retryAfterMs !== undefined ? { retryAfterMs: e.data.details.retryAfterMs } : {}),
+    };
   }
   throw new Error('expected the call to fail');
 }

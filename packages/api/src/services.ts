@@ -104,6 +104,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       pollMs: config.POLL_INTERVAL_MS,
       sweepMs: config.SWEEP_INTERVAL_MS,
       maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
+      maxRunsPerOwner: config.MAX_RUNS_PER_USER,
       maxAttempts: config.MAX_RUN_ATTEMPTS,
       approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,

@@ -49,8 +49,8 @@ export class ContextSession {
   }
 
   /** `apply` unless another writer holds the context right now: then undefined and nothing done. */
-  async tryApply<T>(change: (aggregate: ContextAggregate) => T): Promise<T | undefined> {
-    return (await this.step((current) => this.repo.tryTransact(this.contextId, change, { current })))?.result;
+  async tryApply<T>(change: (aggregate: ContextAggregate) => T, opts: { maxRunningPerOwner?: number } = {}): Promise<T | undefined> {
+    return (await this.step((current) => this.repo.tryTransact(this.contextId, change, { current, ...opts })))?.result;
   }
 
   async apply<T>(change: (aggregate: ContextAggregate) => T, opts: ApplyOptions<T> = {}): Promise<T> {

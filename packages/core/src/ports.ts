@@ -1,5 +1,6 @@
 import type { ContextAggregate, Clock } from './aggregate.ts';
 import type { ContextEvent, EphemeralEvent } from './events.ts';
+import type { FailureCode } from './failure.ts';
 import type { MessageRecord } from './records.ts';
 
 /**
@@ -31,6 +32,11 @@ export interface TransactOptions<T> {
   load?: LoadOptions;
   /** The idempotency record to write in the same transaction (undefined: none). */
   idempotency?: (result: T) => IdempotencyWrite | undefined;
+  /**
+   * For claims: skip (null, nothing done) while the context's owner already has this many runs
+   * processing, counted across every instance under a per-owner lock (DESIGN §13, MAX_RUNS_PER_USER).
+   */
+  maxRunningPerOwner?: number;
 }
 
 export interface Transacted<T> {
@@ -76,7 +82,8 @@ export interface EventBus {
 
 export interface RunQueue {
   /** Active runs that no live worker holds: queued, handed off after approval, or retried. */
-  findClaimable(limit: number, providers: string[]): Promise<{ contextId: string; runId: string; model: string }[]>;
+  /** Runs a worker may claim, oldest first: only models of `providers`, and not of owners at `maxRunningPerOwner`. */
+  findClaimable(limit: number, providers: string[], maxRunningPerOwner?: number): Promise<{ contextId: string; runId: string; model: string }[]>;
   /** Runs whose owner's lease expired while processing, by the database's clock (`now`: that clock). */
   findExpiredLeases(limit: number): Promise<{ now: Date; runs: { contextId: string; runId: string }[] }>;
   /** Contexts awaiting approval with a call older than the cutoff. */
@@ -97,7 +104,8 @@ export type ModelMessage =
 export type ModelChunk =
   | { type: 'text'; text: string }
   | { type: 'tool-call'; id: string; name: string; args: unknown; invalid?: string }
-  | { type: 'error'; error: string };
+  /** With a `code`, `error` is a sentence safe to show; without one it is raw text (never shown). */
+  | { type: 'error'; error: string; code?: FailureCode };
 
 export interface ModelRequest {
   model: string;
@@ -127,6 +135,7 @@ export interface ToolRuntime {
   descriptors(): ToolDescriptor[];
   /** Validates arguments; returns the error text when they are invalid. */
   validate(name: string, args: unknown): { ok: true; args: unknown } | { ok: false; error: string };
+  /** Settles within the runtime's time limit per call (a timeout is an error, never a hang). */
   execute(name: string, args: unknown, ctx: { contextId: string; toolCallId: string }): Promise<unknown>;
 }
 

@@ -7,6 +7,8 @@ export interface WorkerConfig extends ExecutorConfig {
   pollMs: number;
   sweepMs: number;
   maxConcurrentRuns: number;
+  /** Runs of one owner processing at once, across every instance (a user's extra runs wait; others' start). */
+  maxRunsPerOwner?: number;
   maxAttempts: number;
   approvalTimeoutMs: number;
   /** How long a graceful stop waits for running runs before it hands them back. */
@@ -76,7 +78,7 @@ export class RunWorker {
   private async claimAvailable() {
     const free = this.config.maxConcurrentRuns - this.active.size;
     if (free <= 0) return;
-    const candidates = await this.ports.queue.findClaimable(free * 2, this.ports.model.providers());
+    const candidates = await this.ports.queue.findClaimable(free * 2, this.ports.model.providers(), this.config.maxRunsPerOwner);
     for (const { contextId, runId, model } of candidates) {
       if (this.stopped || this.active.size >= this.config.maxConcurrentRuns) return;
       // Left for an instance that can run this model.
@@ -105,7 +107,7 @@ export class RunWorker {
         if (!id || this.active.has(id) || !this.ports.model.supports(a.context.model)) return null;
         claimedId = id;
         return this.executor.claim(id, until)(a);
-      })
+      }, this.config.maxRunsPerOwner ? { maxRunningPerOwner: this.config.maxRunsPerOwner } : {})
       .catch((error) => {
         this.log('claim failed', { runId, error: String(error) });
         return null;

@@ -14,6 +14,7 @@ import {
 import pg from 'pg';
 import { KeyedLock } from './keyed-lock.ts';
 import { fromJsonRow, toBranch, toContext, toMessage, toRun, toToolCall } from './mappers.ts';
+import { RUNNING_OF_OWNER } from './run-queue.ts';
 import { buildSaveStatement } from './save-statement.ts';
 
 const OPEN_RUN_STATUSES = ['pending', 'processing', 'awaiting_approval'];
@@ -181,6 +182,9 @@ export class PrismaContextRepository implements ContextRepository {
             (a): a is ContextAggregate => !!a && holds(a, locked.version, opts.load, locked.clientMessageFound),
           );
           const aggregate = (used = reusable ?? (await this.loadWith(client, contextId, opts.load)));
+          if (opts.maxRunningPerOwner !== undefined && !(await this.ownerHasRoom(client, aggregate.context.ownerId, opts.maxRunningPerOwner))) {
+            return null;
+          }
           const result = change(aggregate);
           const committed = await this.write(client, aggregate, opts.idempotency?.(result));
           return { aggregate, result, committed };
@@ -195,6 +199,18 @@ export class PrismaContextRepository implements ContextRepository {
         throw error;
       }
     });
+  }
+
+  /**
+   * Whether the owner has fewer than `max` runs processing: counted under a transaction-scoped
+   * advisory lock per owner, so two instances claiming for one owner at once cannot both pass.
+   */
+  private async ownerHasRoom(client: Queryable, ownerId: string, max: number): Promise<boolean> {
+    const owner = pg.escapeLiteral(ownerId);
+    const results = (await client.query(
+      `SELECT pg_advisory_xact_lock(hashtext('runs-of-owner'), hashtext(${owner})); ${RUNNING_OF_OWNER(owner)}`,
+    )) as unknown as pg.QueryResult<{ count: string }>[];
+    return Number(results[1]!.rows[0]!.count) < max;
   }
 
   private remember(aggregate: ContextAggregate) {

@@ -1,6 +1,11 @@
 import type { RunQueue } from '@chat/core';
 import type pg from 'pg';
 
+/** Runs of an owner that a worker holds right now (processing under a lease). */
+export const RUNNING_OF_OWNER = (owner: string) =>
+  `SELECT count(*) FROM "Run" rr JOIN "Context" cc ON cc.id = rr."contextId"
+   WHERE cc."ownerId" = ${owner} AND rr.status = 'processing' AND rr."leaseOwner" IS NOT NULL`;
+
 /** UTC wall time as the timestamp(3) columns store it, rendered so JavaScript reads it as UTC. */
 const UTC_NOW = `(now() AT TIME ZONE 'UTC')`;
 
@@ -12,8 +17,8 @@ const UTC_NOW = `(now() AT TIME ZONE 'UTC')`;
 export class PrismaRunQueue implements RunQueue {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Only models this process can run (the provider before ':'). */
-  async findClaimable(limit: number, providers: string[]) {
+  /** Only models this process can run (the provider before ':'), and not of owners already at their run limit. */
+  async findClaimable(limit: number, providers: string[], maxRunningPerOwner?: number) {
     const { rows } = await this.pool.query<{ contextId: string; runId: string; model: string }>(
       `SELECT r."contextId" AS "contextId", r.id AS "runId", c.model AS model
        FROM "Run" r JOIN "Context" c ON c."activeRunId" = r.id
@@ -21,9 +26,10 @@ export class PrismaRunQueue implements RunQueue {
          AND split_part(c.model, ':', 1) = ANY($1::text[])
          AND c.state->>'type' IN ('ProcessingUserMessage', 'ExecutingTools')
          AND (r.status = 'pending' OR (r.status = 'processing' AND r."leaseOwner" IS NULL))
+         AND ($3::int IS NULL OR (${RUNNING_OF_OWNER('c."ownerId"')}) < $3::int)
        ORDER BY r."createdAt"
        LIMIT $2`,
-      [providers, limit],
+      [providers, limit, maxRunningPerOwner ?? null],
     );
     return rows;
   }
