@@ -23,9 +23,14 @@ const contextIdOf = (url: string) => decodeURIComponent(new URL(url).pathname.sp
 const userKind = (page: Page) => page.getByTestId('app').getAttribute('data-user-kind', { timeout: 15_000 });
 
 async function waitReply(page: Page, count = 1) {
-  await expect
-    .poll(() => page.locator('[data-testid="message"][data-role="assistant"][data-status="complete"]').count(), { timeout: 20_000 })
-    .toBe(count);
+  try {
+    await expect
+      .poll(() => page.locator('[data-testid="message"][data-role="assistant"][data-status="complete"]').count(), { timeout: 20_000 })
+      .toBe(count);
+  } catch (error) {
+    const footer = await page.locator('.chat-footer').innerText().catch(() => '');
+    throw new Error(`expected ${count} complete replies; the page says: ${footer.replace(/\s+/g, ' ').trim()}`, { cause: error });
+  }
 }
 
 async function fillAuthForm(page: Page, fields: { name?: string; email: string; password: string }) {
@@ -138,7 +143,7 @@ describe.skipIf(!app.enabled)('accounts in Chromium', () => {
     await pageC.goto(base);
     await expect.poll(() => userKind(pageC)).toBe('guest');
     await expect.poll(() => pageC.locator('.sidebar').innerText(), { timeout: 15_000 }).toContain('No chats yet.');
-  });
+  }, 180_000);
 
   it('settings creates an API token, shows it once, and revokes it', async () => {
     const base = app.server.url;

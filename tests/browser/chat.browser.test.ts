@@ -22,10 +22,11 @@ describe.skipIf(!app.enabled)('the web app in Chromium', () => {
   });
 
   it('streams tokens into two pages at once, and a page reloaded mid-stream resumes', async () => {
-    const first = await app.browser.newPage();
+    // Two tabs of one browser (one context: its cookies, so the same guest).
+    const browserContext = await app.browser.newContext();
+    const first = await browserContext.newPage();
     const url = await newChat(first, app.server.url);
-    // The same browser (one context: its cookies, so the same guest), a second tab.
-    const second = await first.context().newPage();
+    const second = await browserContext.newPage();
     await second.goto(url);
     await expect.poll(() => second.getByTestId('connection-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
 
@@ -54,8 +55,7 @@ describe.skipIf(!app.enabled)('the web app in Chromium', () => {
     const finalSecond = await assistantText(second);
     expect(finalSecond).toBe(finalFirst);
     expect(finalFirst.trim().split(/\s+/)).toHaveLength(300);
-    await second.close();
-    await first.close();
+    await browserContext.close();
   });
 
   it('approves a tool from the page and shows its result and the reply', async () => {
