@@ -97,7 +97,7 @@ describe('a server killed with SIGKILL mid-run', () => {
     await server.kill('SIGKILL');
     server = await startServer({ databaseUrl, env });
     const state = await waitIdle(server.client('crash'), context.id, 60_000);
-    expect(state.lastError).toMatch(/interrupted/);
+    expect(state.lastError?.code).toBe('INTERRUPTED');
     const [run] = await sql<{ status: string }>(databaseUrl, `SELECT status FROM "Run" WHERE id = $1`, [sent.run.id]);
     expect(run!.status).toBe('interrupted');
     expect((await messages(context.id)).map((m) => [m.role, m.status])).toEqual([

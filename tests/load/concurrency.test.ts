@@ -202,7 +202,7 @@ async function audit(databaseUrl: string, client: ChatClient, contextId: string,
     if (!ok) {
       badReplies++;
       if (examples.length < 3)
-        examples.push(`run ${run.id} (${run.status}${run.error ? `: ${run.error}` : ''}): ${replies.map((r) => `${r.status} ${JSON.stringify(textOf(r).slice(0, 60))}`).join(', ') || 'no reply'}`);
+        examples.push(`run ${run.id} (${run.status}${run.error ? `: ${run.error.code}` : ''}): ${replies.map((r) => `${r.status} ${JSON.stringify(textOf(r).slice(0, 60))}`).join(', ') || 'no reply'}`);
     }
   }
 
@@ -413,7 +413,7 @@ describe('load: many readers', () => {
       // The events this reply's saves wrote (every save writes at least one; a checkpoint writes `message.checkpointed`).
       const events = tally((await allEvents(client, context.id)).filter((e) => e.seq > lastEventSeq).map((e) => e.type));
       const summary = {
-        run: `${run?.status}${run?.error ? `: ${run.error}` : ''}`,
+        run: `${run?.status}${run?.error ? `: ${run.error.code}` : ''}`,
         replyWords: text.split(/\s+/).length,
         subscribersComplete: subscribers.filter(done).length,
         subscribersWithFullText: subscribers.filter((s) => s.texts.get(replyId) === text).length,

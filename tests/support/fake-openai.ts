@@ -4,7 +4,9 @@ import { createServer, type Server } from 'node:http';
  * A local HTTP server speaking the OpenAI chat-completions streaming wire
  * format (SSE `data:` chunks, `[DONE]`), including streamed tool calls whose
  * arguments arrive in pieces. It answers like the `local` model's contract so
- * a run behaves the same with either.
+ * a run behaves the same with either. Beyond it, for limit tests: `/tool-loop
+ * NAME ARGS` calls the tool again after every result (a model that never
+ * stops), and `/nul` puts NUL characters into the reply.
  */
 export interface FakeOpenAI {
   baseURL: string;
@@ -39,14 +41,21 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
           `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: request.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
         );
       const last = request.messages.at(-1);
+      const textOf = (m: { content: unknown }) =>
+        typeof m.content === 'string' ? m.content : (m.content as { text: string }[]).map((p) => p.text).join('');
+      const lastUser = textOf(request.messages.findLast((m: { role: string }) => m.role === 'user'));
+      const loop = lastUser.match(/^\/tool-loop (\w+) (.*)$/m);
       send({ role: 'assistant', content: '' });
-      if (last.role === 'tool') {
+      if (loop) {
+        send({ tool_calls: [{ index: 0, id: `call_${calls}`, type: 'function', function: { name: loop[1], arguments: loop[2] } }] });
+        send({}, 'tool_calls');
+      } else if (last.role === 'tool') {
         const results = request.messages.filter((m: { role: string }) => m.role === 'tool');
         const mine = results.slice(-1);
         for (const r of mine) send({ content: `Tool result: ${typeof r.content === 'string' ? r.content : JSON.stringify(r.content)}` });
         send({}, 'stop');
       } else {
-        const text: string = typeof last.content === 'string' ? last.content : last.content.map((p: { text: string }) => p.text).join('');
+        const text = textOf(last);
         const tool = text.match(/^\/tool (\w+) (.*)$/m);
         if (tool) {
           send({ content: `Calling ${tool[1]}.` });
@@ -57,7 +66,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
           send({ tool_calls: [{ index: 0, function: { arguments: args.slice(cut) } }] });
           send({}, 'tool_calls');
         } else {
-          for (const word of `You said: "${text}"`.split(/(?<= )/)) send({ content: word });
+          const reply = text.includes('/nul') ? `You\u0000 said:\u0000 "${text}"\u0000` : `You said: "${text}"`;
+          for (const word of reply.split(/(?<= )/)) send({ content: word });
           send({}, 'stop');
         }
       }

@@ -120,7 +120,7 @@ export function ChatView({ contextId }: { contextId: string }) {
         {state.lastError ? (
           <div className="banner banner-error" role="alert" data-testid="last-error">
             <div className="banner-text">
-              <strong>Last run failed:</strong> {state.lastError}
+              <strong>Last run failed:</strong> {state.lastError.message}
             </div>
           </div>
         ) : null}

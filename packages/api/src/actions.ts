@@ -17,7 +17,12 @@ import {
 } from '@chat/core';
 import type { IdempotencyStore, ReadModels } from '@chat/db';
 import { idempotent } from './idempotency.ts';
-import { stateView } from './views.ts';
+import { publicContext, publicRun, stateView, type PublicContext, type PublicRun } from './views.ts';
+
+/** Responses leave as public views (stored and replayed records hold the rows as they are). */
+const showRun = <R extends { run: RunRecord }>({ run, ...rest }: R) => ({ ...rest, run: publicRun(run) }) as Omit<R, 'run'> & { run: PublicRun };
+const showContext = <R extends { context: ContextRecord }>({ context, ...rest }: R) =>
+  ({ ...rest, context: publicContext(context) }) as Omit<R, 'context'> & { context: PublicContext };
 
 /**
  * The mutating actions of the API. Each: validates ownership, applies one
@@ -92,7 +97,7 @@ export class ChatActions {
       const response = { context: { ...aggregate.context } };
       await this.deps.repo.save(aggregate, record ? { idempotency: record(response) } : {});
       return { context: { ...aggregate.context } };
-    });
+    }).then(showContext);
   }
 
   updateContext(
@@ -111,7 +116,7 @@ export class ChatActions {
         },
         record,
       ),
-    );
+    ).then(showContext);
   }
 
   deleteContext(ownerId: string, input: { contextId: string; idempotencyKey?: string }) {
@@ -140,7 +145,7 @@ export class ChatActions {
         },
         record,
       ),
-    );
+    ).then(showContext);
   }
 
   async sendMessage(
@@ -174,7 +179,7 @@ export class ChatActions {
         record ? (sent) => (sent.replayed ? undefined : record(sent)) : undefined,
         Object.keys(load).length ? load : undefined,
       ),
-    );
+    ).then(showRun);
   }
 
   approveTools(
@@ -204,7 +209,7 @@ export class ChatActions {
         },
         record,
       ),
-    );
+    ).then(showRun);
   }
 
   cancel(ownerId: string, input: { contextId: string; runId?: string; idempotencyKey?: string }) {
@@ -220,7 +225,7 @@ export class ChatActions {
         record,
         input.runId ? { runIds: [input.runId] } : undefined,
       ),
-    );
+    ).then(({ run, ...rest }) => ({ ...rest, run: run ? publicRun(run) : null }));
   }
 
   regenerate(ownerId: string, input: { contextId: string; messageId: string; idempotencyKey?: string }) {
@@ -237,7 +242,7 @@ export class ChatActions {
         record,
         { messageIds: [input.messageId] },
       ),
-    );
+    ).then(showRun);
   }
 
   private assertModel(model: string | undefined) {

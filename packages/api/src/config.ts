@@ -71,6 +71,13 @@ const schema = z
     if ((env.LLM_PROVIDER === 'openai' || env.LLM_PROVIDER === 'anthropic') && !env.LLM_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['LLM_API_KEY'], message: `is required when LLM_PROVIDER=${env.LLM_PROVIDER}` });
     }
+    if (env.LOCAL_MODEL === 'off' && env.LLM_PROVIDER === 'local') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOCAL_MODEL'],
+        message: 'is off, but LLM_PROVIDER is local (the default): set LLM_PROVIDER to a remote provider, or LOCAL_MODEL=on',
+      });
+    }
     if (env.LLM_PROVIDER !== 'local' && !env.LLM_MODEL) {
       ctx.addIssue({ code: 'custom', path: ['LLM_MODEL'], message: `is required when LLM_PROVIDER=${env.LLM_PROVIDER}` });
     }

@@ -81,12 +81,16 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       },
     }),
     config.TOOL_DELAY_MS,
+    config.TOOL_TIMEOUT_MS,
   );
   const ports: CorePorts = {
     repo,
     bus,
     queue: new PrismaRunQueue(db.pool),
-    model: new AiSdkLanguageModel(models.resolve, models.isSupported, models.providers),
+    model: new AiSdkLanguageModel(models.resolve, models.isSupported, models.providers, {
+      maxOutputTokens: config.MAX_OUTPUT_TOKENS,
+      log: (msg, data) => log.warn(data, msg),
+    }),
     tools,
     clock: now,
     ids: uuidIds,
@@ -101,6 +105,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
       checkpointMs: config.CHECKPOINT_INTERVAL_MS,
       deltaFlushMs: config.DELTA_FLUSH_MS,
       historyBudgetChars: config.HISTORY_BUDGET_CHARS,
+      maxToolRounds: config.MAX_TOOL_ROUNDS,
       pollMs: config.POLL_INTERVAL_MS,
       sweepMs: config.SWEEP_INTERVAL_MS,
       maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
@@ -129,7 +134,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   log.info({ owner, embedded: database.embedded }, 'services started');
 
   const auth = createAuth(prisma, config, await authSecret(prisma, config.AUTH_SECRET), (msg, data) => log.info(data ?? {}, msg));
-  const tokens = new ApiTokens(prisma);
+  const tokens = new ApiTokens(prisma, db.pool);
   const limits = {
     actions: new SharedLimit(db.pool, 'actions', config.RATE_LIMIT_ACTIONS_PER_MIN, 60, 'messages'),
     guests: new SharedLimit(db.pool, 'guests', config.GUESTS_PER_IP_PER_HOUR, 3600, 'new guests from this address'),

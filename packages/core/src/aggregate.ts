@@ -1,4 +1,5 @@
 import { DomainError, IllegalTransitionError, LeaseLostError, notFound } from './errors.ts';
+import { failure, failureText } from './failure.ts';
 import type { ContextChanges, ContextEvent, EventPayloads, EventType } from './events.ts';
 import { toIso } from './events.ts';
 import { transition, type FsmInput } from './fsm.ts';
@@ -481,7 +482,7 @@ export class ContextAggregate {
       this.emit('run.status_changed', { runId, status: 'pending', attempt: run.attempt + 1, reason: 'recovered after lease expiry' });
       this.releaseLease(runId);
     } else {
-      const error = `run interrupted ${run.attempt} times; giving up`;
+      const error = failureText(failure('INTERRUPTED', `The run was interrupted ${run.attempt} times and was given up.`));
       this.finishRun(runId, { type: 'lease_expired', requeue: false }, 'run.interrupted', { error });
     }
   }

@@ -1,5 +1,6 @@
 import type { ContextAggregate, RequestedToolCall } from './aggregate.ts';
 import { LeaseLostError, ShutdownSignal } from './errors.ts';
+import { failure, failureText, type Failure } from './failure.ts';
 import { buildModelHistory } from './history.ts';
 import { ContextSession } from './mutate.ts';
 import type { CorePorts, ModelChunk } from './ports.ts';
@@ -12,6 +13,8 @@ export interface ExecutorConfig {
   /** Deltas are coalesced for this long before they are published (the first one goes at once). */
   deltaFlushMs: number;
   historyBudgetChars: number;
+  /** Tool rounds a run may do; a reply asking for one more ends the run TOOL_ROUNDS_EXCEEDED (default: no limit). */
+  maxToolRounds?: number;
 }
 
 interface StartedReply {
@@ -31,7 +34,17 @@ export interface Claim {
 
 /** The model's own failure (its stream threw or said error): the run ends `error`. */
 class ModelFailure {
-  constructor(readonly message: string) {}
+  constructor(readonly failure: Failure) {}
+}
+
+/** PostgreSQL rejects NUL in text and jsonb: it never reaches a row. */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
+  }
+  return value;
 }
 
 /**
@@ -85,7 +98,8 @@ export class RunExecutor {
         case 'ProcessingUserMessage': {
           const reply = started ?? (await session.apply((a) => this.beginReply(a, runId)));
           started = null;
-          await this.modelStep(session, runId, abort, claimedAt, reply);
+          const toolRounds = aggregate.messagesOf(runId).filter((m) => m.role === 'tool').length;
+          await this.modelStep(session, runId, abort, claimedAt, reply, toolRounds);
           break;
         }
         case 'ExecutingTools':
@@ -106,12 +120,23 @@ export class RunExecutor {
     return { messageId, run: { ...run }, context: { ...a.context }, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
   }
 
-  private async modelStep(session: ContextSession, runId: string, abort: AbortSignal, claimedAt: number, started: StartedReply) {
+  private async modelStep(
+    session: ContextSession,
+    runId: string,
+    abort: AbortSignal,
+    claimedAt: number,
+    started: StartedReply,
+    toolRounds: number,
+  ) {
     const { repo, bus, observer } = this.ports;
     const { owner } = this.config;
     const contextId = session.contextId;
     const { messageId } = started;
-    const path = await repo.loadPath(contextId, started.headBefore);
+    const path = await repo.loadPath(contextId, started.headBefore, {
+      budgetChars: this.config.historyBudgetChars,
+      include: [started.run.triggerMessageId],
+      skip: [...started.waiting],
+    });
     const history = buildModelHistory(path, started.run, started.waiting, this.config.historyBudgetChars);
 
     let text = '';
@@ -145,15 +170,17 @@ export class RunExecutor {
     };
 
     try {
-      let failure: ModelFailure | null = null;
+      let failed: ModelFailure | null = null;
       for await (const chunk of this.modelChunks(started.context, history, abort)) {
         if (chunk instanceof ModelFailure) {
-          failure = chunk;
+          failed = chunk;
           break;
         }
         if (chunk.type === 'text') {
+          const piece = withoutNul(chunk.text);
+          if (!piece) continue;
           if (text.length === 0) observer?.firstToken?.({ runId, ms: Date.now() - claimedAt });
-          text += chunk.text;
+          text += piece;
           deltas.offer(text);
           if (Date.now() - lastCheckpoint >= this.config.checkpointMs) {
             lastCheckpoint = Date.now();
@@ -161,14 +188,18 @@ export class RunExecutor {
             await checkpoint();
           }
         } else if (chunk.type === 'tool-call') {
-          calls.push(this.requestedCall(chunk));
+          calls.push(this.requestedCall(withoutNul(chunk)));
         }
+      }
+      const maxRounds = this.config.maxToolRounds ?? Infinity;
+      if (!failed && !abort.aborted && calls.length > 0 && toolRounds >= maxRounds) {
+        failed = new ModelFailure(toolRoundsExceeded(maxRounds));
       }
       // No trailing delta: the save that ends the step carries the rest of the text in its events.
       await deltas.settle();
       if (abort.aborted) return await keepPartial();
-      if (failure) {
-        const error = failure.message;
+      if (failed) {
+        const error = failureText(failed.failure);
         await session.apply((a) => {
           a.assertLease(runId, owner);
           a.checkpoint(messageId, text);
@@ -205,7 +236,7 @@ export class RunExecutor {
         .stream({ model: context.model, system: context.systemPrompt, messages: history, tools: tools.descriptors(), signal: abort })
         [Symbol.asyncIterator]();
     } catch (error) {
-      yield new ModelFailure(messageOf(error));
+      yield new ModelFailure(failure('MODEL_FAILED'));
       return;
     }
     try {
@@ -215,12 +246,14 @@ export class RunExecutor {
           step = await iterator.next();
         } catch (error) {
           if (abort.aborted) return;
-          yield new ModelFailure(messageOf(error));
+          yield new ModelFailure(failure('MODEL_FAILED'));
           return;
         }
         if (step.done) return;
         if (step.value.type === 'error') {
-          yield new ModelFailure(step.value.error);
+          // Without a category the text is the provider's own (unsafe to show): the generic sentence instead.
+          const { code, error } = step.value;
+          yield new ModelFailure(code ? failure(code, error) : failure('MODEL_FAILED'));
           return;
         }
         yield step.value;
@@ -257,7 +290,8 @@ export class RunExecutor {
       } catch (error) {
         outcome = { ok: false, result: { error: messageOf(error) } };
       }
-      await session.apply((a) => a.finishTool(runId, owner, call.id, outcome), { load: { runIds: [runId] } });
+      const settled = withoutNul(outcome);
+      await session.apply((a) => a.finishTool(runId, owner, call.id, settled), { load: { runIds: [runId] } });
     }
     const messageId = ids.next('msg');
     await session.apply((a) => a.completeToolStep(runId, owner, messageId));
@@ -265,6 +299,9 @@ export class RunExecutor {
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+const toolRoundsExceeded = (max: number) =>
+  failure('TOOL_ROUNDS_EXCEEDED', `The run stopped: it asked for more than ${max} tool round${max === 1 ? '' : 's'}, the limit per run.`);
 
 /**
  * Coalesces a reply's deltas: the first text goes out at once (first token

@@ -1,6 +1,7 @@
 export * from './aggregate.ts';
 export * from './errors.ts';
 export * from './events.ts';
+export * from './failure.ts';
 export * from './executor.ts';
 export * from './fsm.ts';
 export * from './history.ts';

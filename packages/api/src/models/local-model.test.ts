@@ -78,6 +78,29 @@ describe('local model through streamText', () => {
     expect(await r.text).toBe(text);
   });
 
+  it('/long N is clamped to maxWords and made lazily (a huge N answers at once)', async () => {
+    const started = Date.now();
+    const r = streamText({ model: createLocalModel({ tokenDelayMs: 0, maxWords: 300 }), prompt: 'go /long 999999999' });
+    const c = await collect(r);
+    expect(words(c.deltas.join(''))).toHaveLength(300);
+    expect(c.deltas.at(-1)).toBe('word295');
+    expect(c.finishReason).toBe('stop');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('maxOutputTokens stops the reply after that many words, finish reason length, no tool calls', async () => {
+    const c = await collect(streamText({ model: fast(), prompt: 'go /long 40', maxOutputTokens: 10 }));
+    expect(c.deltas).toHaveLength(10);
+    expect(c.finishReason).toBe('length');
+    const t = await collect(streamText({ model: fast(), tools, prompt: '/tool get_current_time {}', maxOutputTokens: 1 }));
+    expect(t.toolCalls).toEqual([]);
+    expect(t.finishReason).toBe('length');
+    const under = await generateText({ model: fast(), prompt: 'go /long 40', maxOutputTokens: 40 });
+    expect(under.finishReason).toBe('stop');
+    const over = await generateText({ model: fast(), prompt: 'go /long 40', maxOutputTokens: 5 });
+    expect([words(over.text).length, over.finishReason]).toEqual([5, 'length']);
+  });
+
   it('/long N smaller than the You said part gives just the You said part', async () => {
     const r = streamText({ model: fast(), prompt: 'a b c d /long 3' });
     expect(await r.text).toBe('You said: "a b c d /long 3"');

@@ -14,7 +14,9 @@
  *    - Default reply: exactly `You said: "T"` (T verbatim).
  *    - `/long N` anywhere in T: the reply has exactly N whitespace-separated
  *      words: the `You said: "T"` words, then filler `word1 word2 ...` up to N
- *      (never shorter than the `You said` part).
+ *      (never shorter than the `You said` part). N is clamped to `maxWords`
+ *      (LOCAL_MODEL_MAX_WORDS, default 5,000), and the filler is made as it
+ *      streams, so `/long 999999999` costs no more than `/long 5000`.
  *    - `/fail` in T: streams the first (up to) 3 words of the reply, then an
  *      `error` part `Error('local model failure (/fail)')`, then the stream
  *      closes (no `finish` part). `doGenerate` throws that error.
@@ -34,6 +36,10 @@
  *      `error-text` outputs (reason = the text) and json values with
  *      `denied: true` (reason = value.reason ?? value.message);
  *    - `Tool NAME failed: <JSON.stringify(value)>` for `error-json`.
+ *
+ * `options.maxOutputTokens`, when set, caps the words of any reply: a longer
+ * one stops after that many, without its tool calls, with finish reason
+ * `{ unified: 'length', raw: 'length' }` (a `/fail` reply still fails).
  *
  * Streaming: `stream-start`, `response-metadata`, `text-start {id}`, one
  * `text-delta {id, delta}` per word (the word plus its following whitespace,
@@ -61,6 +67,8 @@ export interface LocalModelOptions {
   tokenDelayMs: number;
   /** Reported model id (default `local`). */
   modelId?: string;
+  /** The most words `/long N` makes (LOCAL_MODEL_MAX_WORDS; default 5,000). */
+  maxWords?: number;
 }
 
 export const LOCAL_FAILURE_MESSAGE = 'local model failure (/fail)';
@@ -72,7 +80,8 @@ interface PlannedToolCall {
 }
 
 interface Plan {
-  text: string;
+  /** The reply's deltas (each word with its following whitespace), made as they are read. */
+  words: () => Iterable<string>;
   toolCalls: PlannedToolCall[];
   /** Number of words to emit before failing (only with /fail). */
   failAfterWords?: number;
@@ -150,13 +159,33 @@ function describeResult(toolName: string, output: LanguageModelV3ToolResultOutpu
   }
 }
 
-function makePlan(prompt: LanguageModelV3Prompt): Plan {
+const wordsOf = (text: string) => () => splitWords(text);
+
+/** `base`'s words, then `word1 word2 ...` until there are `n` words. */
+function* longReply(base: string, n: number): Generator<string> {
+  const head = splitWords(base);
+  const filler = n - head.length;
+  for (let i = 0; i < head.length; i++) yield i === head.length - 1 && filler > 0 ? `${head[i]} ` : head[i]!;
+  for (let i = 1; i <= filler; i++) yield i < filler ? `word${i} ` : `word${i}`;
+}
+
+/** Up to `limit` words of the reply, and whether it had more. */
+function takeWords(plan: Plan, limit: number): { words: string[]; truncated: boolean } {
+  const words: string[] = [];
+  for (const w of plan.words()) {
+    if (words.length >= limit) return { words, truncated: true };
+    words.push(w);
+  }
+  return { words, truncated: false };
+}
+
+function makePlan(prompt: LanguageModelV3Prompt, maxWords: number): Plan {
   const last = prompt[prompt.length - 1];
   if (last?.role === 'tool') {
     const sentences = last.content
       .filter((p) => p.type === 'tool-result')
       .map((p) => describeResult(p.toolName, p.output));
-    return { text: sentences.length > 0 ? sentences.join(' ') : 'No tool results.', toolCalls: [] };
+    return { words: wordsOf(sentences.length > 0 ? sentences.join(' ') : 'No tool results.'), toolCalls: [] };
   }
 
   let T = '';
@@ -168,18 +197,13 @@ function makePlan(prompt: LanguageModelV3Prompt): Plan {
     }
   }
 
-  let text = `You said: "${T}"`;
+  const said = `You said: "${T}"`;
   const longMatch = /(?:^|\s)\/long\s+(\d+)/.exec(T);
-  if (longMatch) {
-    const n = Number(longMatch[1]);
-    const have = countWords(text);
-    const filler: string[] = [];
-    for (let i = 1; i <= n - have; i++) filler.push(`word${i}`);
-    if (filler.length > 0) text += ' ' + filler.join(' ');
-  }
+  const n = longMatch ? Math.min(Number(longMatch[1]), maxWords) : 0;
+  const words = longMatch ? () => longReply(said, n) : wordsOf(said);
 
   if (/(?:^|\s)\/fail(?=\s|$)/.test(T)) {
-    return { text, toolCalls: [], failAfterWords: 3 };
+    return { words, toolCalls: [], failAfterWords: 3 };
   }
 
   let toolCalls = parseToolLines(T);
@@ -187,9 +211,9 @@ function makePlan(prompt: LanguageModelV3Prompt): Plan {
     toolCalls = [{ toolCallId: newToolCallId(), toolName: 'get_current_time', input: '{}' }];
   }
   if (toolCalls.length > 0) {
-    text = toolCalls.map((c) => `Calling ${c.toolName}.`).join(' ');
+    return { words: wordsOf(toolCalls.map((c) => `Calling ${c.toolName}.`).join(' ')), toolCalls };
   }
-  return { text, toolCalls };
+  return { words, toolCalls };
 }
 
 function promptTokens(prompt: LanguageModelV3Prompt): number {
@@ -206,16 +230,17 @@ function promptTokens(prompt: LanguageModelV3Prompt): number {
   return n;
 }
 
-function usageFor(prompt: LanguageModelV3Prompt, plan: Plan, emittedWords: number): LanguageModelV3Usage {
+function usageFor(prompt: LanguageModelV3Prompt, toolCalls: number, emittedWords: number): LanguageModelV3Usage {
   const input = promptTokens(prompt);
-  const output = emittedWords + plan.toolCalls.length;
+  const output = emittedWords + toolCalls;
   return {
     inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 },
     outputTokens: { total: output, text: emittedWords, reasoning: 0 },
   };
 }
 
-function finishReasonFor(plan: Plan): LanguageModelV3FinishReason {
+function finishReasonFor(plan: Plan, truncated: boolean): LanguageModelV3FinishReason {
+  if (truncated) return { unified: 'length', raw: 'length' };
   return plan.toolCalls.length > 0 ? { unified: 'tool-calls', raw: 'tool_calls' } : { unified: 'stop', raw: 'stop' };
 }
 
@@ -247,6 +272,8 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 export function createLocalModel(opts: LocalModelOptions): LanguageModelV3 {
   const modelId = opts.modelId ?? 'local';
   const delay = Math.max(0, opts.tokenDelayMs);
+  const maxWords = opts.maxWords ?? 5000;
+  const limitOf = (options: LanguageModelV3CallOptions) => options.maxOutputTokens ?? Infinity;
 
   return {
     specificationVersion: 'v3',
@@ -256,15 +283,17 @@ export function createLocalModel(opts: LocalModelOptions): LanguageModelV3 {
 
     async doGenerate(options: LanguageModelV3CallOptions) {
       if (options.abortSignal?.aborted) throw abortError();
-      const plan = makePlan(options.prompt);
+      const plan = makePlan(options.prompt, maxWords);
       if (plan.failAfterWords !== undefined) throw new Error(LOCAL_FAILURE_MESSAGE);
+      const { words, truncated } = takeWords(plan, limitOf(options));
+      const toolCalls = truncated ? [] : plan.toolCalls;
       const content: LanguageModelV3Content[] = [];
-      if (plan.text) content.push({ type: 'text', text: plan.text });
-      for (const c of plan.toolCalls) content.push({ type: 'tool-call', ...c });
+      if (words.length > 0) content.push({ type: 'text', text: words.join('') });
+      for (const c of toolCalls) content.push({ type: 'tool-call', ...c });
       return {
         content,
-        finishReason: finishReasonFor(plan),
-        usage: usageFor(options.prompt, plan, splitWords(plan.text).length),
+        finishReason: finishReasonFor(plan, truncated),
+        usage: usageFor(options.prompt, toolCalls.length, words.length),
         response: { id: `resp_${randomUUID()}`, modelId, timestamp: new Date() },
         warnings: [],
       };
@@ -273,34 +302,37 @@ export function createLocalModel(opts: LocalModelOptions): LanguageModelV3 {
     async doStream(options: LanguageModelV3CallOptions) {
       const signal = options.abortSignal;
       if (signal?.aborted) throw abortError();
-      const plan = makePlan(options.prompt);
+      const plan = makePlan(options.prompt, maxWords);
+      const limit = Math.min(limitOf(options), plan.failAfterWords ?? Infinity);
       const textId = `txt_${randomUUID().slice(0, 8)}`;
 
       async function* parts(): AsyncGenerator<LanguageModelV3StreamPart> {
         yield { type: 'stream-start', warnings: [] };
         yield { type: 'response-metadata', id: `resp_${randomUUID()}`, modelId, timestamp: new Date() };
-        let words = splitWords(plan.text);
-        if (plan.failAfterWords !== undefined) words = words.slice(0, plan.failAfterWords);
         let emitted = 0;
-        if (words.length > 0) {
-          yield { type: 'text-start', id: textId };
-          for (const w of words) {
-            if (emitted > 0) await pause(delay, signal);
-            yield { type: 'text-delta', id: textId, delta: w };
-            emitted++;
+        let truncated = false;
+        for (const w of plan.words()) {
+          if (emitted >= limit) {
+            truncated = true;
+            break;
           }
-          if (plan.failAfterWords !== undefined) {
-            await pause(delay, signal);
-            yield { type: 'error', error: new Error(LOCAL_FAILURE_MESSAGE) };
-            return;
-          }
-          yield { type: 'text-end', id: textId };
+          if (emitted === 0) yield { type: 'text-start', id: textId };
+          else await pause(delay, signal);
+          yield { type: 'text-delta', id: textId, delta: w };
+          emitted++;
         }
-        for (const c of plan.toolCalls) {
+        if (plan.failAfterWords !== undefined) {
+          if (emitted > 0) await pause(delay, signal);
+          yield { type: 'error', error: new Error(LOCAL_FAILURE_MESSAGE) };
+          return;
+        }
+        if (emitted > 0) yield { type: 'text-end', id: textId };
+        const toolCalls = truncated ? [] : plan.toolCalls;
+        for (const c of toolCalls) {
           await pause(delay, signal);
           yield { type: 'tool-call', toolCallId: c.toolCallId, toolName: c.toolName, input: c.input };
         }
-        yield { type: 'finish', finishReason: finishReasonFor(plan), usage: usageFor(options.prompt, plan, emitted) };
+        yield { type: 'finish', finishReason: finishReasonFor(plan, truncated), usage: usageFor(options.prompt, toolCalls.length, emitted) };
       }
 
       const it = parts();

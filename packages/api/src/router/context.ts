@@ -1,7 +1,7 @@
 import { notFound } from '@chat/core';
 import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc.ts';
-import { stateView } from '../views.ts';
+import { publicContext, publicRun, stateView } from '../views.ts';
 import { contextRef, id, idempotencyKey, model, seq, text } from './inputs.ts';
 import { ownedAggregate, ownedContext } from './owner.ts';
 
@@ -24,7 +24,10 @@ export const contextRouter = router({
 
   list: protectedProcedure
     .input(z.object({ cursor: id.optional(), limit: z.number().int().min(1).max(100).default(50) }).default({ limit: 50 }))
-    .query(({ ctx, input }) => ctx.services.reads.listContexts(ctx.ownerId, input.limit, input.cursor)),
+    .query(async ({ ctx, input }) => {
+      const page = await ctx.services.reads.listContexts(ctx.ownerId, input.limit, input.cursor);
+      return { ...page, items: page.items.map(publicContext) };
+    }),
 
   get: protectedProcedure.input(contextRef).query(async ({ ctx, input }) => {
     const aggregate = await ownedAggregate(ctx, input.contextId);
@@ -40,14 +43,14 @@ export const contextRouter = router({
       [...new Set(messages.items.flatMap((m) => (m.runId ? [m.runId] : [])))],
     );
     return {
-      context,
+      context: publicContext(context),
       state: stateView(aggregate),
       branch,
       branches,
       messages: messages.items,
       messagesCursor: messages.nextCursor,
       toolCalls,
-      latestRun: latestRun ?? null,
+      latestRun: latestRun ? publicRun(latestRun) : null,
     };
   }),
 

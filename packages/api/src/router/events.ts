@@ -5,10 +5,11 @@ import { toTRPCError } from '../errors.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 import { contextRef, MAX_INT } from './inputs.ts';
 import { ownedContext } from './owner.ts';
+import { publicEvent, type PublicEvent } from '../views.ts';
 
 /** What a subscriber receives: persisted events (with seq) and ephemeral ones. */
 export type StreamItem =
-  | ({ kind: 'event' } & ContextEvent)
+  | ({ kind: 'event' } & PublicEvent)
   | ({ kind: 'ephemeral'; afterSeq: number } & EphemeralEvent);
 
 const BACKLOG_PAGE = 500;
@@ -42,7 +43,7 @@ export const eventsRouter = router({
     .query(async ({ ctx, input }) => {
       const context = await ownedContext(ctx, input.contextId);
       const events = await ctx.services.reads.events(input.contextId, input.afterSeq, input.limit);
-      return { events, lastSeq: context.lastEventSeq };
+      return { events: events.map(publicEvent), lastSeq: context.lastEventSeq };
     }),
 
   /**
@@ -79,7 +80,7 @@ export const eventsRouter = router({
           const { messageId, offset, text } = event.payload;
           sent.set(messageId, Math.max(sent.get(messageId) ?? 0, offset + text.length));
         }
-        return tracked(String(event.seq), { kind: 'event', ...event } as StreamItem);
+        return tracked(String(event.seq), { kind: 'event', ...publicEvent(event) } as StreamItem);
       };
 
       /** Every persisted event after the client's last seq, page by page. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { protectedProcedure, router } from '../trpc.ts';
 import { contextRef } from './inputs.ts';
 import { ownedContext } from './owner.ts';
+import { publicEvent, publicRun } from '../views.ts';
 
 const runStatus = z.enum(['pending', 'processing', 'awaiting_approval', 'completed', 'error', 'cancelled', 'interrupted']);
 
@@ -15,13 +16,13 @@ export const runRouter = router({
       ctx.services.reads.runEvents(input.contextId, run.id),
       ctx.services.reads.toolCalls([run.id]),
     ]);
-    return { run, events, toolCalls };
+    return { run: publicRun(run), events: events.map(publicEvent), toolCalls };
   }),
 
   list: protectedProcedure
     .input(contextRef.extend({ status: runStatus.optional(), limit: z.number().int().min(1).max(200).default(50) }))
     .query(async ({ ctx, input }) => {
       await ownedContext(ctx, input.contextId);
-      return ctx.services.reads.runs(input.contextId, input.status, input.limit);
+      return (await ctx.services.reads.runs(input.contextId, input.status, input.limit)).map(publicRun);
     }),
 });

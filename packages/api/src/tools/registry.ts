@@ -12,7 +12,14 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   description: string;
   input: S;
   needsApproval: boolean;
-  execute(args: z.infer<S>, ctx: { contextId: string; toolCallId: string }): Promise<unknown>;
+  /** `signal` aborts at the call's time limit: stop the work (the call already counts as failed). */
+  execute(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
+}
+
+export interface ToolContext {
+  contextId: string;
+  toolCallId: string;
+  signal: AbortSignal;
 }
 
 export const defineTool = <S extends z.ZodType>(tool: ToolDefinition<S>) => tool as unknown as ToolDefinition;
@@ -44,7 +51,7 @@ export function builtinTools(deps: { notes: NoteWriter; now: () => Date }): Tool
       input: z.object({ title: z.string().min(1).max(200), body: z.string().max(10_000) }).strict(),
       needsApproval: true,
       execute: async ({ title, body }, ctx) => {
-        const note = await deps.notes.saveNote({ ...ctx, title, body });
+        const note = await deps.notes.saveNote({ contextId: ctx.contextId, toolCallId: ctx.toolCallId, title, body });
         return { saved: true, noteId: note.id, title };
       },
     }),
@@ -58,6 +65,8 @@ export class ToolRegistry implements ToolRuntime {
   constructor(
     tools: ToolDefinition[],
     private readonly delayMs = 0,
+    /** Time limit per call (TOOL_TIMEOUT_MS): then its signal aborts and the call fails, whether or not the tool stops. */
+    private readonly timeoutMs = 30_000,
   ) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
     this.described = tools.map((t) => ({
@@ -84,7 +93,31 @@ export class ToolRegistry implements ToolRuntime {
   async execute(name: string, args: unknown, ctx: { contextId: string; toolCallId: string }) {
     const tool = this.byName.get(name);
     if (!tool) throw new Error(`unknown tool ${name}`);
-    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    return tool.execute(tool.input.parse(args), ctx);
+    const controller = new AbortController();
+    const { signal } = controller;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`${name} timed out after ${this.timeoutMs} ms`);
+        controller.abort(error);
+        reject(error);
+      }, this.timeoutMs);
+    });
+    const run = async () => {
+      if (this.delayMs > 0) await abortableDelay(this.delayMs, signal);
+      return tool.execute(tool.input.parse(args), { ...ctx, signal });
+    };
+    try {
+      return await Promise.race([run(), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
+}
+
+function abortableDelay(ms: number, signal: AbortSignal) {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
 }
