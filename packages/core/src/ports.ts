@@ -18,6 +18,14 @@ export interface IdempotencyWrite {
 }
 
 /** Extra rows to load beside the unfinished runs (a message also brings its run). */
+export interface HistoryWindow {
+  budgetChars: number;
+  /** Read whether or not they fall in the window (a run's trigger). */
+  include: string[];
+  /** On the path but not sent to the model (waiting triggers): they do not use up the budget. */
+  skip: string[];
+}
+
 export interface LoadOptions {
   messageIds?: string[];
   runIds?: string[];
@@ -62,8 +70,12 @@ export interface ContextRepository {
   transact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts?: TransactOptions<T>): Promise<Transacted<T>>;
   /** `transact`, unless another writer holds the context right now (then null, nothing done): for claims. */
   tryTransact<T>(contextId: string, change: (aggregate: ContextAggregate) => T, opts?: TransactOptions<T>): Promise<Transacted<T> | null>;
-  /** The branch path ending at `headMessageId`, oldest first. */
-  loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]>;
+  /**
+   * The branch path ending at `headMessageId`, oldest first. With a `window`, only its newest part:
+   * walked back from the head until the text of the messages the model would see reaches
+   * `budgetChars` (one more message is included), plus the messages named in `include`.
+   */
+  loadPath(contextId: string, headMessageId: string | null, window?: HistoryWindow): Promise<MessageRecord[]>;
 }
 
 /** `resync`: the bus may have missed notifications (its connection dropped); read the log to catch up. */

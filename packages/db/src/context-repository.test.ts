@@ -1,4 +1,4 @@
-import { ContextAggregate, ConcurrencyError, isConcurrencyError } from '@chat/core';
+import { buildModelHistory, ContextAggregate, ConcurrencyError, isConcurrencyError } from '@chat/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../tests/support/database.ts';
 import { PrismaContextRepository } from './context-repository.ts';
@@ -239,5 +239,25 @@ describe('dirty-flag repository on PostgreSQL', () => {
     const row = await db.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.leaseExpiresAt?.getTime()).toBe(renewed.getTime());
     expect(row.leaseOwner).toBe('w1');
+  });
+});
+
+describe('the model history window', () => {
+  it('reads only the newest part of a long branch, and the model sees exactly what the whole branch would give it', async () => {
+    const contextId = await newContext();
+    // 300 messages of 100 characters on one branch (each send queues a run; nothing runs here).
+    const texts = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(3, '0')} ${'w'.repeat(96)}`);
+    const { result: last } = await repo.transact(contextId, (a) => texts.map((t) => send(a, t).message).at(-1)!);
+    const full = await repo.loadPath(contextId, last.id);
+    expect(full).toHaveLength(300);
+    const run = { id: 'run_none', triggerMessageId: last.id };
+    for (const budget of [50, 1000, 5000]) {
+      const window = await repo.loadPath(contextId, last.id, { budgetChars: budget, include: [full[10]!.id], skip: [] });
+      // The newest messages up to the budget (plus the one that crossed it), and the included one.
+      expect(window.length).toBeLessThanOrEqual(Math.ceil(budget / 100) + 3);
+      expect(window.map((m) => m.id)).toContain(full[10]!.id);
+      const fromWindow = buildModelHistory(window.filter((m) => m.id !== full[10]!.id), run, new Set(), budget);
+      expect(fromWindow).toEqual(buildModelHistory(full, run, new Set(), budget));
+    }
   });
 });

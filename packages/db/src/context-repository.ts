@@ -5,6 +5,7 @@ import {
   type Clock,
   type ContextRepository,
   type ContextView,
+  type HistoryWindow,
   type IdempotencyWrite,
   type LoadOptions,
   type MessageRecord,
@@ -254,16 +255,29 @@ export class PrismaContextRepository implements ContextRepository {
     }
   }
 
-  async loadPath(contextId: string, headMessageId: string | null): Promise<MessageRecord[]> {
+  /**
+   * The branch path, walked back from the head one primary-key lookup per
+   * message; with a window it stops once the text the model would see reaches
+   * the budget (a lower bound of what history.ts counts, so the model's window
+   * is always inside what was read), whatever the length of the chat.
+   */
+  async loadPath(contextId: string, headMessageId: string | null, window?: HistoryWindow): Promise<MessageRecord[]> {
     if (!headMessageId) return [];
     const { rows } = await this.pool.query<{ m: JsonRow }>(
-      `WITH RECURSIVE path(id, "parentId") AS (
-        SELECT id, "parentId" FROM "Message" WHERE id = $1 AND "contextId" = $2
+      `WITH RECURSIVE path(id, "parentId", used) AS (
+        SELECT id, "parentId", 0::bigint FROM "Message" WHERE id = $1 AND "contextId" = $2
         UNION ALL
-        SELECT m.id, m."parentId" FROM "Message" m JOIN path p ON m.id = p."parentId"
+        SELECT m.id, m."parentId", p.used + CASE
+            WHEN m.role = 'system' OR m.status IN ('interrupted', 'error') OR m.id = ANY($5::text[]) THEN 0
+            ELSE coalesce((SELECT sum(char_length(x->>'text')) FROM jsonb_array_elements(m.parts) x), 0)
+          END
+        FROM "Message" m JOIN path p ON m.id = p."parentId"
+        WHERE $3::bigint IS NULL OR p.used < $3::bigint
       )
-      SELECT row_to_json(m) AS m FROM "Message" m WHERE m.id IN (SELECT id FROM path) ORDER BY m.seq`,
-      [headMessageId, contextId],
+      SELECT row_to_json(m) AS m FROM "Message" m
+      WHERE m."contextId" = $2 AND (m.id IN (SELECT id FROM path) OR m.id = ANY($4::text[]))
+      ORDER BY m.seq`,
+      [headMessageId, contextId, window ? window.budgetChars : null, window?.include ?? [], window?.skip ?? []],
     );
     return rows.map((r) => toMessage(fromJsonRow(r.m)));
   }
