@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@chat/db';
+import type pg from 'pg';
 import { notFound } from '@chat/core';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
@@ -25,7 +26,11 @@ export const TOKEN_FORMAT = /^chat_[A-Za-z0-9_-]{43}$/;
  * shown once, only its SHA-256 is stored, a revoked token is refused at once.
  */
 export class ApiTokens {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** `verify` runs on every request: straight through the pool. */
+    private readonly pool: pg.Pool,
+  ) {}
 
   async create(userId: string, name: string): Promise<{ token: string; apiToken: ApiTokenView }> {
     const token = PREFIX + randomBytes(32).toString('base64url');
@@ -48,11 +53,15 @@ export class ApiTokens {
   /** The user a token belongs to, or null (unknown, malformed or revoked). */
   async verify(token: string): Promise<string | null> {
     if (!TOKEN_FORMAT.test(token)) return null;
-    const row = await this.prisma.apiToken.findUnique({ where: { hash: hashOf(token) }, select: { id: true, userId: true, revokedAt: true, lastUsedAt: true } });
-    if (!row || row.revokedAt) return null;
-    const now = new Date();
-    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      void this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => {});
+    const { rows } = await this.pool.query<{ id: string; userId: string; stale: boolean }>(
+      `SELECT id, "userId", ("lastUsedAt" IS NULL OR "lastUsedAt" < (now() AT TIME ZONE 'UTC') - $2 * interval '1 millisecond') AS stale
+       FROM "ApiToken" WHERE hash = $1 AND "revokedAt" IS NULL`,
+      [hashOf(token), LAST_USED_RESOLUTION_MS],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    if (row.stale) {
+      void this.pool.query(`UPDATE "ApiToken" SET "lastUsedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1`, [row.id]).catch(() => {});
     }
     return row.userId;
   }
