@@ -121,8 +121,6 @@ describe.skipIf(!app.enabled)('accounts in Chromium', () => {
     await pageC.goto(urlA);
     await waitLive(pageC);
     await expect.poll(() => pageC.getByTestId('message-list').innerText()).toContain('guest A was here');
-    await send(pageC, 'and again from another browser');
-    await waitReply(pageC, 2);
 
     // Guest B still sees only its own chat.
     await pageB.goto(base);
@@ -143,6 +141,10 @@ describe.skipIf(!app.enabled)('accounts in Chromium', () => {
     await pageC.goto(base);
     await expect.poll(() => userKind(pageC)).toBe('guest');
     await expect.poll(() => pageC.locator('.sidebar').innerText(), { timeout: 15_000 }).toContain('No chats yet.');
+
+    // The chat goes on in the account: a new message and its reply.
+    await send(pageA, 'still mine after signing up');
+    await waitReply(pageA, 2);
   }, 180_000);
 
   it('settings creates an API token, shows it once, and revokes it', async () => {

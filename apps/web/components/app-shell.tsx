@@ -2,7 +2,8 @@
 
 import { usePathname } from 'next/navigation';
 import type { ReactNode } from 'react';
-import { isAuthPage, useSession } from './session-provider';
+import { isAuthPage } from '@/lib/auth-client';
+import { useSession } from './session-provider';
 import { Sidebar } from './sidebar';
 
 /**

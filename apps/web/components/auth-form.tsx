@@ -3,8 +3,8 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { useId, useState, type FormEvent } from 'react';
-import { authErrorMessage, signInEmail, signUpEmail } from '@/lib/auth-client';
-import { safeNext, useSession } from './session-provider';
+import { authErrorMessage, safeNext, signInEmail, signUpEmail } from '@/lib/auth-client';
+import { useSession } from './session-provider';
 
 const MIN_PASSWORD = 8;
 

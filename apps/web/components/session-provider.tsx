@@ -3,7 +3,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { usePathname, useRouter } from 'next/navigation';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { AuthError, fetchSession, signInAnonymous, type SessionUser } from '@/lib/auth-client';
+import { AuthError, fetchSession, isAuthPage, signInAnonymous, type SessionUser } from '@/lib/auth-client';
 import { onUnauthenticated } from '@/lib/auth-events';
 
 /**
@@ -28,17 +28,6 @@ interface SessionContextValue {
 }
 
 const SessionContext = createContext<SessionContextValue | null>(null);
-
-/** Pages a signed-out browser may see: no guest is made for them. */
-export const AUTH_PAGES = ['/sign-in', '/sign-up'];
-export const isAuthPage = (pathname: string | null) => AUTH_PAGES.includes(pathname ?? '');
-
-/** A relative path of this app to go to after signing in, never another site. */
-export function safeNext(value: string | null | undefined): string {
-  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
-  if (isAuthPage(value.split(/[?#]/)[0]!)) return '/';
-  return value;
-}
 
 type Outcome = { user: SessionUser } | { guestsOff: true } | { none: true };
 

@@ -7,6 +7,17 @@
 
 export const AUTH_URL = '/api/auth';
 
+/** Pages a signed-out browser may see: no guest is made for them. */
+export const AUTH_PAGES = ['/sign-in', '/sign-up'];
+export const isAuthPage = (pathname: string | null) => AUTH_PAGES.includes(pathname ?? '');
+
+/** A path of this app to go to after signing in (`?next=`), never another site. */
+export function safeNext(value: string | null | undefined): string {
+  if (!value || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return '/';
+  if (isAuthPage(value.split(/[?#]/)[0]!)) return '/';
+  return value;
+}
+
 export interface SessionUser {
   id: string;
   name: string;

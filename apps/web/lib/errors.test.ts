@@ -14,6 +14,8 @@ describe('web error helpers', () => {
   it('SERVICE_BUSY is shown in plain words', () => {
     expect(errorInfo(busy).message).toBe('The server is busy right now. Please try again in a moment.');
     expect(errorInfo(conflict).message).toBe('busy');
+    const signedOut = { message: 'no session or token', data: { code: 'UNAUTHORIZED', httpStatus: 401, appCode: 'UNAUTHENTICATED' } };
+    expect(errorInfo(signedOut).message).toBe('You are signed out. Reload the page to go on.');
   });
   it('the pause follows retryAfterMs (with jitter), else backs off, capped', () => {
     const d = retryDelayMs(0, busy);

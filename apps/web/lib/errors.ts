@@ -10,6 +10,7 @@ export interface ErrorInfo {
 /** Failures whose server text is not meant for people: said in plain words instead. */
 const PLAIN: Record<string, string> = {
   SERVICE_BUSY: 'The server is busy right now. Please try again in a moment.',
+  UNAUTHENTICATED: 'You are signed out. Reload the page to go on.',
 };
 
 export function errorInfo(error: unknown): ErrorInfo {
