@@ -156,6 +156,7 @@ describe('what a client sees of a failure', () => {
     expect(got.context.lastError).toEqual(expected);
     expect(events.find((e) => e.type === 'run.failed')?.payload).toMatchObject({ error: expected });
     const everything = JSON.stringify([got, latest, events, sent, await client.context.list.query()]);
+    expect(remote.output()).toContain('fake failure'); // the detail is in the server's log only
     for (const secret of ['fake failure', 'server_error', '127.0.0.1', 'localhost', 'leaseOwner', 'leaseExpiresAt', 'stack']) {
       expect(everything).not.toContain(secret);
     }

@@ -82,6 +82,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     }),
     config.TOOL_DELAY_MS,
     config.TOOL_TIMEOUT_MS,
+    (msg, data) => log.warn(data, msg),
   );
   const ports: CorePorts = {
     repo,

@@ -1,3 +1,5 @@
+import { ToolError } from './tool-error.ts';
+
 /**
  * A small arithmetic parser for the `calculate` tool: numbers, + - * / % ^,
  * parentheses and unary minus. Recursive descent; never eval.
@@ -9,7 +11,7 @@ export function calculate(expression: string): number {
   const take = (expected?: string) => {
     const token = tokens[pos++];
     if (token === undefined || (expected !== undefined && token !== expected)) {
-      throw new Error(`expected ${expected ?? 'a value'} at token ${pos}`);
+      throw new ToolError(`expected ${expected ?? 'a value'} at token ${pos}`);
     }
     return token;
   };
@@ -23,7 +25,7 @@ export function calculate(expression: string): number {
     while (peek() === '*' || peek() === '/' || peek() === '%') {
       const op = take();
       const right = unary();
-      if ((op === '/' || op === '%') && right === 0) throw new Error('division by zero');
+      if ((op === '/' || op === '%') && right === 0) throw new ToolError('division by zero');
       value = op === '*' ? value * right : op === '/' ? value / right : value % right;
     }
     return value;
@@ -46,12 +48,12 @@ export function calculate(expression: string): number {
       return value;
     }
     const value = Number(token);
-    if (!Number.isFinite(value)) throw new Error(`unexpected "${token}"`);
+    if (!Number.isFinite(value)) throw new ToolError(`unexpected "${token}"`);
     return value;
   };
-  if (tokens.length === 0) throw new Error('empty expression');
+  if (tokens.length === 0) throw new ToolError('empty expression');
   const result = sum();
-  if (pos < tokens.length) throw new Error(`unexpected "${tokens[pos]}"`);
-  if (!Number.isFinite(result)) throw new Error('result is not a finite number');
+  if (pos < tokens.length) throw new ToolError(`unexpected "${tokens[pos]}"`);
+  if (!Number.isFinite(result)) throw new ToolError('result is not a finite number');
   return result;
 }

@@ -1,6 +1,7 @@
 import type { ToolDescriptor, ToolRuntime } from '@chat/core';
 import { z } from 'zod';
 import { calculate } from './calculate.ts';
+import { ToolError } from './tool-error.ts';
 
 /**
  * Tools are declared with a zod input schema and an approval policy (DESIGN
@@ -67,6 +68,7 @@ export class ToolRegistry implements ToolRuntime {
     private readonly delayMs = 0,
     /** Time limit per call (TOOL_TIMEOUT_MS): then its signal aborts and the call fails, whether or not the tool stops. */
     private readonly timeoutMs = 30_000,
+    private readonly log: (msg: string, data: Record<string, unknown>) => void = () => {},
   ) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
     this.described = tools.map((t) => ({
@@ -98,7 +100,7 @@ export class ToolRegistry implements ToolRuntime {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = new Error(`${name} timed out after ${this.timeoutMs} ms`);
+        const error = new ToolError(`${name} timed out after ${this.timeoutMs} ms`);
         controller.abort(error);
         reject(error);
       }, this.timeoutMs);
@@ -109,6 +111,10 @@ export class ToolRegistry implements ToolRuntime {
     };
     try {
       return await Promise.race([run(), timedOut]);
+    } catch (error) {
+      if (error instanceof ToolError) throw error;
+      this.log('tool failed', { tool: name, toolCallId: ctx.toolCallId, error: error instanceof Error ? error.message : String(error) });
+      throw new ToolError(`${name} failed`);
     } finally {
       clearTimeout(timer);
     }
