@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { cookieOf, guestSession, signUp, tokenFor } from '../support/identity.ts';
 import { sql } from '../support/sql.ts';
-import { errorOf, startServer, waitFor, type TestServer } from '../support/server.ts';
+import { errorOf, startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { verifyReplay } from '../support/verify-replay.ts';
 
 let databaseUrl: string;
 let server: TestServer;
@@ -46,7 +47,7 @@ describe('accounts and API tokens', () => {
     const mine = await guestSession(server.url);
     const theirs = await guestSession(server.url);
     const theirToken = await tokenFor(server.url, theirs, 'theirs');
-    const [{ id }] = await sql<{ id: string }>(databaseUrl, `SELECT id FROM "ApiToken" ORDER BY "createdAt" DESC LIMIT 1`);
+    const id = (await sql<{ id: string }>(databaseUrl, `SELECT id FROM "ApiToken" ORDER BY "createdAt" DESC LIMIT 1`))[0]!.id;
     expect(await errorOf(withCookie(mine).apiToken.revoke.mutate({ id }))).toMatchObject({ code: 'NOT_FOUND' });
     await withToken(theirToken).context.list.query({});
   });
@@ -65,6 +66,11 @@ describe('accounts and API tokens', () => {
     expect(response.status).toBe(200);
     const account = withCookie(cookieOf(response));
     expect((await account.context.get.query({ contextId: context.id })).context.title).toBe('made as a guest');
+    // The moved chat is the account's for writing too (no stale owner anywhere), and the move is in its log.
+    await account.chat.sendMessage.mutate({ contextId: context.id, content: 'now as an account' });
+    await waitIdle(account, context.id);
+    const replay = await verifyReplay(databaseUrl);
+    expect(replay.code, replay.output).toBe(0);
     await withToken(token).context.get.query({ contextId: context.id });
     expect(await errorOf(asGuest.context.list.query({}))).toMatchObject({ code: 'UNAUTHORIZED' });
 

@@ -57,8 +57,8 @@ describe('limits', () => {
     await other.chat.sendMessage.mutate({ contextId: theirs.id, content: 'mine' });
     await waitIdle(a, context.id);
     expect(await count('Message')).toBeGreaterThanOrEqual(messages);
-    const [{ n }] = await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM "Message" WHERE "contextId" = $1 AND role = 'user'`, [context.id]);
-    expect(n).toBe(6);
+    const users = await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM "Message" WHERE "contextId" = $1 AND role = 'user'`, [context.id]);
+    expect(users[0]!.n).toBe(6);
   });
 
   it("a user's runs beyond MAX_RUNS_PER_USER wait, across instances; another user's run starts at once", async () => {
@@ -91,8 +91,8 @@ describe('limits', () => {
     await waitFor(
       async () => {
         peak = Math.max(peak, await processing());
-        const [{ n }] = await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM "Run" WHERE "contextId" = ANY($1) AND status = 'completed'`, [ids]);
-        return n === 6;
+        const done = await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM "Run" WHERE "contextId" = ANY($1) AND status = 'completed'`, [ids]);
+        return done[0]!.n === 6;
       },
       { what: "all of A's runs", intervalMs: 20, timeoutMs: 60_000 },
     );

@@ -94,6 +94,26 @@ describe('events.onContext over SSE', () => {
     late.close();
   });
 
+  it('without lastEventId: a snapshot of the context first, then only what follows it, never the old log', async () => {
+    const client = server.client('live');
+    const { context } = await client.context.create.mutate({});
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: 'before joining' });
+    await waitIdle(client, context.id);
+    const { lastEventSeq } = await client.context.state.query({ contextId: context.id });
+    const fresh = subscribe(server.client('live'), context.id);
+    await fresh.until((i) => i.kind === 'ephemeral' && i.type === 'context.snapshot');
+    const first = fresh.items[0]!.data;
+    expect(first).toMatchObject({ kind: 'ephemeral', type: 'context.snapshot', afterSeq: lastEventSeq });
+    expect((first as { payload: { context: { id: string } } }).payload.context.id).toBe(context.id);
+    expect(fresh.items[0]!.id).toBe(String(lastEventSeq)); // a reconnect resumes after the snapshot
+    await client.chat.sendMessage.mutate({ contextId: context.id, content: 'after joining' });
+    await fresh.until((i) => i.kind === 'event' && i.type === 'run.completed');
+    const seqs = fresh.events().map((e) => e.seq);
+    expect(seqs[0]).toBe(lastEventSeq + 1);
+    expect(fresh.anomalies).toEqual([]);
+    fresh.close();
+  });
+
   it('catches up after the LISTEN connection drops: nothing committed meanwhile is missed', async () => {
     const client = server.client('live');
     const { context } = await client.context.create.mutate({});

@@ -30,6 +30,8 @@ export function subscribe(client: Client, contextId: string, lastEventId?: strin
         texts.set(messageId, have.slice(0, offset) + text);
       }
       if (item.type === 'message.completed') texts.set(item.payload.messageId, textOf(item.payload.parts));
+    } else if (item.type === 'context.snapshot') {
+      lastSeq = item.afterSeq; // the state as of this seq: events continue after it
     } else if (item.type === 'message.snapshot') {
       texts.set(item.payload.messageId, item.payload.text);
     } else {

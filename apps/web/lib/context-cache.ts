@@ -110,6 +110,8 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
       // A delta for a reply we do not have yet: its message.created is missing here.
       return result(next, !known);
     }
+    // The server's state instead of its log (we were too far behind): load it again.
+    if (item.type === 'context.snapshot') return result(detail, item.afterSeq > appliedSeq(detail));
     const { messageId, text, status } = item.payload;
     let known = false;
     const next = updateMessage(detail, messageId, (m) => {

@@ -134,7 +134,11 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   if (opts.worker !== false) await worker.start();
   log.info({ owner, embedded: database.embedded }, 'services started');
 
-  const auth = createAuth(prisma, config, await authSecret(prisma, config.AUTH_SECRET), (msg, data) => log.info(data ?? {}, msg));
+  const moveChats = async (from: string, to: string) => {
+    const chats = await prisma.context.findMany({ where: { ownerId: from, deletedAt: null }, select: { id: true } });
+    for (const { id } of chats) await repo.transact(id, (a) => a.transferTo(to));
+  };
+  const auth = createAuth(prisma, config, await authSecret(prisma, config.AUTH_SECRET), (msg, data) => log.info(data ?? {}, msg), moveChats);
   const tokens = new ApiTokens(prisma, db.pool);
   const limits = {
     actions: new SharedLimit(db.pool, 'actions', config.RATE_LIMIT_ACTIONS_PER_MIN, 60, 'messages'),

@@ -174,6 +174,11 @@ export class ContextAggregate {
     if (Object.keys(diff).length > 0) this.emit('context.updated', { changes: diff });
   }
 
+  /** The chat now belongs to `ownerId` (a guest signed up or in): recorded like any change, so a replay agrees. */
+  transferTo(ownerId: string) {
+    if (this.context.ownerId !== ownerId) this.emit('context.updated', { changes: { ownerId } });
+  }
+
   delete() {
     this.assertLive();
     // Queued runs first: cancelling the active run would start the next one.

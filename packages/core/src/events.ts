@@ -23,6 +23,8 @@ type Iso = string;
 type Json<T> = { [K in keyof T]: T[K] extends Date ? Iso : T[K] extends Date | null ? Iso | null : T[K] };
 
 export type ContextChanges = Partial<{
+  /** A guest's chat moving to the account it signed up as (DESIGN §13). */
+  ownerId: string;
   title: string;
   model: string;
   systemPrompt: string | null;

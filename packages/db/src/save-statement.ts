@@ -62,7 +62,7 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
     } else {
       const updatedAt = touchesListOrder(events) ? `, "updatedAt" = ${p(nowIso)}::timestamp` : '';
       ctes.push(
-        `ctx AS (UPDATE "Context" SET title = ${p(c.title)}, model = ${p(c.model)}, mode = ${p(c.mode)},
+        `ctx AS (UPDATE "Context" SET "ownerId" = ${p(c.ownerId)}, title = ${p(c.title)}, model = ${p(c.model)}, mode = ${p(c.mode)},
           "systemPrompt" = ${p(c.systemPrompt)}, "busyPolicy" = ${p(c.busyPolicy)}, "activeBranchId" = ${p(c.activeBranchId)},
           state = ${p(JSON.stringify(c.state))}::jsonb, "activeRunId" = ${p(c.activeRunId)}, version = ${p(expected + 1)}::int,
           "lastEventSeq" = ${p(c.lastEventSeq)}::int, "lastMessageSeq" = ${p(c.lastMessageSeq)}::int, "lastError" = ${p(c.lastError)},

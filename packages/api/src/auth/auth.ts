@@ -15,7 +15,14 @@ const LOCAL_HOSTS = ['localhost:*', '127.0.0.1:*', '[::1]:*', 'localhost', '127.
  * (idempotent, so a retried sign-in finishes a move that failed halfway).
  * Its own rate limiter is off: ours holds across instances (limits.ts).
  */
-export function createAuth(prisma: PrismaClient, config: Config, secret: string, log: (msg: string, data?: unknown) => void) {
+export function createAuth(
+  prisma: PrismaClient,
+  config: Config,
+  secret: string,
+  log: (msg: string, data?: unknown) => void,
+  /** Moves a guest's chats to the account it became (through the repository: versioned, with their events). */
+  moveChats: (fromUserId: string, toUserId: string) => Promise<void>,
+) {
   const trusted = config.AUTH_TRUSTED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
   return betterAuth({
     appName: 'persistent-chat',
@@ -41,10 +48,8 @@ export function createAuth(prisma: PrismaClient, config: Config, secret: string,
               onLinkAccount: async ({ anonymousUser, newUser }) => {
                 const from = anonymousUser.user.id;
                 const to = newUser.user.id;
-                await prisma.$transaction([
-                  prisma.context.updateMany({ where: { ownerId: from }, data: { ownerId: to } }),
-                  prisma.apiToken.updateMany({ where: { userId: from }, data: { userId: to } }),
-                ]);
+                await moveChats(from, to);
+                await prisma.apiToken.updateMany({ where: { userId: from }, data: { userId: to } });
               },
             }),
           ]

@@ -5,14 +5,22 @@ import { toTRPCError } from '../errors.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 import { contextRef, MAX_INT } from './inputs.ts';
 import { ownedContext } from './owner.ts';
-import { publicEvent, type PublicEvent } from '../views.ts';
+import { publicContext, publicEvent, type PublicContext, type PublicEvent } from '../views.ts';
 
-/** What a subscriber receives: persisted events (with seq) and ephemeral ones. */
+/**
+ * What a subscriber receives: persisted events (with seq) and ephemeral ones.
+ * `context.snapshot` comes first when the client gave no `lastEventId` or is
+ * too far behind: the context as of `afterSeq` (read its messages with
+ * `context.get`), then the events after it.
+ */
 export type StreamItem =
   | ({ kind: 'event' } & PublicEvent)
-  | ({ kind: 'ephemeral'; afterSeq: number } & EphemeralEvent);
+  | ({ kind: 'ephemeral'; afterSeq: number } & EphemeralEvent)
+  | { kind: 'ephemeral'; afterSeq: number; type: 'context.snapshot'; contextId: string; payload: { lastEventSeq: number; context: PublicContext } };
 
 const BACKLOG_PAGE = 500;
+/** A client further behind than this gets a snapshot instead of the log (DESIGN §7: reconnecting costs a bounded read). */
+export const MAX_CATCH_UP_EVENTS = 1000;
 
 /** Subscriptions per context in this process. */
 const watchers = new Map<string, number>();
@@ -25,7 +33,7 @@ const watchers = new Map<string, number>();
  */
 const deltaPaceMs = (watching: number) => (watching <= 20 ? 0 : Math.min(1000, watching));
 
-/** `lastEventId` is the `"<seq>"` of the last event the client has (absent: from the start). */
+/** `lastEventId` is the `"<seq>"` of the last event the client has (absent: a snapshot, then live). */
 const lastEventId = z
   .string()
   .regex(/^\d{1,10}$/, 'must be an event seq')
@@ -60,7 +68,7 @@ export const eventsRouter = router({
       const { reads, bus } = ctx.services;
       // Errors thrown while a subscription iterates skip the procedure middleware: map this one here,
       // or the client would see INTERNAL_SERVER_ERROR and keep reconnecting.
-      await ownedContext(ctx, input.contextId).catch((error) => {
+      const context = await ownedContext(ctx, input.contextId).catch((error) => {
         throw toTRPCError(error);
       });
       const inbox: BusEvent[] = [];
@@ -71,6 +79,9 @@ export const eventsRouter = router({
       });
       const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
       let lastSeq = input.lastEventId ? Number(input.lastEventId) : 0;
+      // No resume point, or one too old: the current state, then what follows it (never the whole log).
+      const snapshot = !input.lastEventId || context.lastEventSeq - lastSeq > MAX_CATCH_UP_EVENTS;
+      if (snapshot) lastSeq = context.lastEventSeq;
       /** Characters of each streaming reply this client already has. */
       const sent = new Map<string, number>();
 
@@ -101,6 +112,15 @@ export const eventsRouter = router({
         await joins.acquire();
         let snapshots: { message: MessageRecord; text: string }[];
         try {
+          if (snapshot) {
+            yield tracked(String(lastSeq), {
+              kind: 'ephemeral',
+              afterSeq: lastSeq,
+              type: 'context.snapshot',
+              contextId: input.contextId,
+              payload: { lastEventSeq: lastSeq, context: publicContext(context) },
+            } as StreamItem);
+          }
           yield* catchUp();
           // The text as of its last checkpoint: every later checkpoint event extends it, and the next delta
           // starts from it, so the client continues at once. Never a write.
