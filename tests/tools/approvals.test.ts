@@ -60,7 +60,9 @@ describe('tools with human approval', () => {
     expect(reply).toMatch(/^Tool save_note returned: /);
     expect(JSON.parse(reply.replace('Tool save_note returned: ', ''))).toEqual({ saved: true, noteId: expect.stringMatching(/^note_/), title: 'Groceries' });
     const { toolCalls } = await client.run.latest.query({ contextId: context.id });
-    expect(toolCalls.map((t) => [t.name, t.status, t.decidedBy])).toEqual([['save_note', 'succeeded', 'tools']]);
+    // Decided by the caller: the user behind the token (the chat's owner).
+    const { context: owned } = await client.context.get.query({ contextId: context.id });
+    expect(toolCalls.map((t) => [t.name, t.status, t.decidedBy])).toEqual([['save_note', 'succeeded', owned.ownerId]]);
 
     // The same approval again (a retry with its key) replays and runs nothing.
     const replay = await client.chat.approveTools.mutate({
