@@ -134,6 +134,27 @@ describe('one chat turn over HTTP', () => {
     expect(await countRows('Event')).toBe(before);
   });
 
+  it('context.messages pages backwards through the whole branch by cursor: every message once, in order', async () => {
+    const client = server.client();
+    const { context } = await client.context.create.mutate({});
+    for (let i = 0; i < 8; i++) {
+      await client.chat.sendMessage.mutate({ contextId: context.id, content: `page ${i}` });
+      await waitIdle(client, context.id);
+    }
+    const whole = (await client.context.messages.query({ contextId: context.id, limit: 100 })).items.map((m) => m.id);
+    expect(whole).toHaveLength(16);
+    const pages: string[][] = [];
+    let cursor: number | undefined;
+    for (;;) {
+      const page = await client.context.messages.query({ contextId: context.id, limit: 5, ...(cursor !== undefined ? { cursor } : {}) });
+      pages.unshift(page.items.map((m) => m.id));
+      if (page.nextCursor === null) break;
+      cursor = page.nextCursor;
+    }
+    expect(pages.map((p) => p.length)).toEqual([1, 5, 5, 5]);
+    expect(pages.flat()).toEqual(whole);
+  });
+
   it('a rename answers with the version the context now has', async () => {
     const client = server.client();
     const { context } = await client.context.create.mutate({});

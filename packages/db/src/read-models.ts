@@ -35,26 +35,38 @@ export class ReadModels {
 
   /**
    * The messages of a branch in order: the path from its head to the root,
-   * paginated backwards from `beforeSeq` (newest page first, each page in order).
+   * paginated backwards from `beforeSeq` (newest page first, each page in
+   * order). A page is walked one primary-key lookup per message, from the head
+   * or from the parent of the message at `beforeSeq` (seq grows along a path:
+   * a parent always exists before its child), so its cost is the page's size,
+   * not the chat's length.
    */
   async branchMessages(contextId: string, headMessageId: string | null, limit: number, beforeSeq?: number) {
     if (!headMessageId) return { items: [] as MessageRecord[], nextCursor: null as number | null };
-    const rows = await this.prisma.$queryRaw<{ id: string; seq: number }[]>`
-      WITH RECURSIVE path(id, "parentId", seq) AS (
-        SELECT id, "parentId", seq FROM "Message" WHERE id = ${headMessageId} AND "contextId" = ${contextId}
+    const start =
+      beforeSeq === undefined
+        ? { id: headMessageId }
+        : await this.prisma.message.findUnique({ where: { contextId_seq: { contextId, seq: beforeSeq } }, select: { parentId: true } }).then((m) =>
+            m ? { id: m.parentId } : null,
+          );
+    // A cursor that is no message of the context: the whole walk, filtered (what a cursor from a page returns never needs).
+    const from = start ? start.id : headMessageId;
+    if (!from) return { items: [] as MessageRecord[], nextCursor: null as number | null };
+    const rows = await this.prisma.$queryRaw<{ m: Record<string, unknown> }[]>`
+      WITH RECURSIVE path(id, "parentId", depth) AS (
+        SELECT id, "parentId", 1 FROM "Message" WHERE id = ${from} AND "contextId" = ${contextId}
         UNION ALL
-        SELECT m.id, m."parentId", m.seq FROM "Message" m JOIN path p ON m.id = p."parentId"
+        SELECT m.id, m."parentId", p.depth + 1 FROM "Message" m JOIN path p ON m.id = p."parentId"
+        WHERE ${start ? limit + 1 : null}::int IS NULL OR p.depth < ${limit + 1}::int
       )
-      SELECT id, seq FROM path
-      WHERE ${beforeSeq ?? null}::int IS NULL OR seq < ${beforeSeq ?? null}::int
-      ORDER BY seq DESC
+      SELECT row_to_json(m) AS m FROM "Message" m
+      WHERE m."contextId" = ${contextId} AND m.id IN (SELECT id FROM path)
+        AND (${beforeSeq ?? null}::int IS NULL OR m.seq < ${beforeSeq ?? null}::int)
+      ORDER BY m.seq DESC
       LIMIT ${limit + 1}`;
-    const ids = rows.slice(0, limit).map((r) => r.id);
-    const messages = await this.prisma.message.findMany({ where: { id: { in: ids } }, orderBy: { seq: 'asc' } });
-    return {
-      items: messages.map(toMessage),
-      nextCursor: rows.length > limit ? (rows[limit - 1]?.seq ?? null) : null,
-    };
+    const newestFirst = rows.map((r) => toMessage(fromJsonRow(r.m)));
+    const items = newestFirst.slice(0, limit).reverse();
+    return { items, nextCursor: newestFirst.length > limit ? (items[0]?.seq ?? null) : null };
   }
 
   async runs(contextId: string, status?: string, limit = 50): Promise<RunRecord[]> {
