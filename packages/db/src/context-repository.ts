@@ -32,26 +32,37 @@ interface SnapshotRow {
 /**
  * One statement, so one consistent snapshot: the context row and the runs it
  * names come from the same moment (separate reads could see a run finish in
- * between and leave the state pointing at a run not loaded).
+ * between and leave the state pointing at a run not loaded). Every part is an
+ * index lookup: open runs by (contextId, status), their messages by runId,
+ * triggers and named rows by primary key, so a load costs what the aggregate
+ * holds, not the chat's length.
  */
 const LOAD_SQL = `
   WITH ctx AS (SELECT * FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL),
   extra_messages AS (
-    SELECT * FROM "Message" WHERE "contextId" = $1 AND (id = ANY($3::text[]) OR "clientMessageId" = ANY($5::text[]))
+    SELECT id, "runId" FROM "Message" WHERE "contextId" = $1 AND id = ANY($3::text[])
+    UNION
+    SELECT id, "runId" FROM "Message" WHERE "contextId" = $1 AND "clientMessageId" = ANY($5::text[])
   ),
-  runs AS (
-    SELECT * FROM "Run" WHERE "contextId" = $1 AND (
-      status = ANY($2::text[]) OR id = ANY($4::text[]) OR id IN (SELECT "runId" FROM extra_messages)
-    )
+  run_ids AS (
+    SELECT id FROM "Run" WHERE "contextId" = $1 AND status = ANY($2::text[])
+    UNION
+    SELECT id FROM "Run" WHERE "contextId" = $1 AND (id = ANY($4::text[]) OR id IN (SELECT "runId" FROM extra_messages))
+  ),
+  runs AS (SELECT * FROM "Run" WHERE id IN (SELECT id FROM run_ids)),
+  message_ids AS (
+    SELECT id FROM "Message" WHERE "runId" IN (SELECT id FROM run_ids)
+    UNION
+    SELECT "triggerMessageId" FROM runs
+    UNION
+    SELECT id FROM extra_messages
   )
   SELECT
     (SELECT row_to_json(ctx) FROM ctx) AS context,
     (SELECT coalesce(json_agg(b), '[]') FROM "Branch" b WHERE b."contextId" = $1) AS branches,
     (SELECT coalesce(json_agg(r), '[]') FROM runs r) AS runs,
-    (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m."contextId" = $1 AND (
-      m."runId" IN (SELECT id FROM runs) OR m.id IN (SELECT "triggerMessageId" FROM runs) OR m.id IN (SELECT id FROM extra_messages)
-    )) AS messages,
-    (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" IN (SELECT id FROM runs)) AS "toolCalls"`;
+    (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m.id IN (SELECT id FROM message_ids) AND m."contextId" = $1) AS messages,
+    (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" IN (SELECT id FROM run_ids)) AS "toolCalls"`;
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
