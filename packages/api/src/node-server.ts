@@ -23,6 +23,7 @@ export function createApiHandler(services: Services) {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > maxBodySize) {
       tooLarge(res, maxBodySize);
+      linger(req);
       return true;
     }
     void (async () => {
@@ -54,6 +55,28 @@ function tooLarge(res: ServerResponse, max: number) {
   const body = JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: `The request body may have at most ${max} bytes.` } });
   // Answered at once; the rest of the body is not read (the connection closes after the answer).
   res.writeHead(413, { 'content-type': 'application/json', connection: 'close', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+/**
+ * Lingering close (as nginx does) after an early 413: a connection closed with
+ * the client's data unread is reset, and a client still sending (any body over
+ * a few MB) then sees EPIPE instead of the answer, and may retry it. What it
+ * still sends is discarded, never buffered, for at most LINGER_MS; then the
+ * connection is closed whatever remains.
+ */
+const LINGER_MS = 2_000;
+function linger(req: IncomingMessage) {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  // Node closes a `connection: close` answer's socket once it is written: end our side only, keep reading (and dropping).
+  socket.destroySoon = () => {
+    socket.end();
+    if (req.readableEnded) socket.destroy();
+    else req.once('end', () => socket.destroy());
+  };
+  req.resume();
 }
 
 function clientAddress(req: IncomingMessage, trustProxy: boolean): string {

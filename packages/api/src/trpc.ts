@@ -72,14 +72,28 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
 /** Mutations pass a bounded admission (MAX_INFLIGHT_ACTIONS): beyond it they wait, then SERVICE_BUSY. */
 const admitActions = t.middleware(({ ctx, type, next }) => (type === 'mutation' ? ctx.services.admission.actions.run(() => next()) : next()));
 
+/**
+ * Every input travels as JSON (superjson). tRPC would hand a multipart or
+ * octet-stream body to the input parser as a FormData or a stream, which an
+ * object schema whose fields are all optional accepts as `{}` (a
+ * `context.create` from any such body): refused before anything runs.
+ */
+const NON_JSON_BODY = /^\s*(multipart\/form-data|application\/octet-stream)\b/i;
+const jsonBodiesOnly = t.middleware(({ ctx, next }) => {
+  if (NON_JSON_BODY.test(ctx.headers.get('content-type') ?? '')) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_MEDIA_TYPE', 'Send the input as JSON (content-type: application/json).');
+  }
+  return next();
+});
+
 /** Only `system.health` answers without an identity. */
-export const publicProcedure = t.procedure.use(mapDomainErrors).use(admitActions);
+export const publicProcedure = t.procedure.use(mapDomainErrors).use(jsonBodiesOnly).use(admitActions);
 
 /**
  * Every other procedure: the user from the session or the token, and a
  * cookie-authenticated mutation only from the app's own origin.
  */
-export const protectedProcedure = t.procedure.use(mapDomainErrors).use(async ({ ctx, type, next }) => {
+export const protectedProcedure = t.procedure.use(mapDomainErrors).use(jsonBodiesOnly).use(async ({ ctx, type, next }) => {
   const { services } = ctx;
   const identity = await resolveIdentity(services.auth, services.tokens, ctx.headers);
   if (identity.via === 'session' && type === 'mutation') assertSameOrigin(ctx.headers, ctx.url, trustedOrigins(services.config.AUTH_TRUSTED_ORIGINS));
