@@ -202,6 +202,9 @@ const encodingArbitrary = fc.oneof(
 );
 type Encoding = typeof encodingArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
+/** Any string as cookie-value bytes (%-escapes, lone surrogates included, where encodeURIComponent would throw). */
+const cookieSafe = (v: string) => Array.from(v, (c) => (/^[\w.~-]$/.test(c) ? c : `%${c.charCodeAt(0).toString(16)}`)).join('').slice(0, 4000);
+
 const jsonSafe = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 
 /** The envelope's JSON text for an input. */
@@ -727,6 +730,36 @@ describe('fuzz: every procedure over HTTP', () => {
         expect(expectTyped(answer, what)[0], what).toMatchObject({ code: 'BAD_REQUEST', appCode: 'INVALID_INPUT' });
       }
     }
+  });
+
+  it('the auth routes (sign-in, get-session, sign-out) with hostile bodies and cookies: never a 5xx or a hang, and no session', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.record({ email: fc.oneof(hostileString, fc.constant('nobody@example.com'), hostileValue), password: fc.oneof(hostileString, hostileValue) }, { requiredKeys: [] }),
+          hostileValue,
+        ),
+        encodingArbitrary,
+        fc.oneof(hostileString.map((v) => `better-auth.session_token=${cookieSafe(v)}`), fc.constant('')),
+        fc.constantFrom('sign-in/email', 'get-session', 'sign-out'),
+        async (input, encoding, cookie, route) => {
+          const text = encode(input, encoding);
+          // better-auth takes plain JSON bodies: the envelope's "json" member, or the whole text (pollution keys and garbage meta included).
+          const body = encoding.kind === 'superjson' || encoding.kind === 'json' ? jsonSafe(input ?? null) : text;
+          const headers: Record<string, string> = { origin: url, ...(cookie ? { cookie } : {}) };
+          const answer =
+            route === 'get-session'
+              ? await send('GET', `/api/auth/${route}`, { headers })
+              : await send('POST', `/api/auth/${route}`, { headers: { ...headers, 'content-type': 'application/json' }, body });
+          const what = `${route} ${body.slice(0, 200)} cookie ${cookie.slice(0, 80)}`;
+          expect(answer.status, `${what}: ${answer.text.slice(0, 200)}`).toBeLessThan(500);
+          if (route === 'sign-in/email') expect(answer.status, what).toBeGreaterThanOrEqual(400);
+          if (route === 'get-session') expect(answer.body ?? null, what).toBeNull();
+          expect(answer.text).not.toMatch(/at \S+ \(|prisma|postgres/i);
+        },
+      ),
+      { numRuns: 30, endOnFailure: true },
+    );
   });
 
   it('after all of it: the server answers, and the row count of every table is unchanged', async () => {
