@@ -84,6 +84,20 @@ describe('accounts and API tokens', () => {
     expect(elsewhere.items.map((c) => c.id)).toContain(context.id);
   });
 
+  it('a sign-up with a name too long or not storable is a 400 and creates no account', async () => {
+    const users = async () => (await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM auth_user`))[0]!.n;
+    const before = await users();
+    for (const name of ['n'.repeat(201), 'nul\u0000name', 'lone\ud800']) {
+      const response = await fetch(`${server.url}/api/auth/sign-up/email`, {
+        method: 'POST',
+        headers: { origin: server.url, 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `name-${Math.random()}@example.com`, password: 'correct horse battery', name }),
+      });
+      expect(response.status).toBe(400);
+    }
+    expect(await users()).toBe(before);
+  });
+
   it('session cookies are httpOnly and SameSite=Lax; a cookie mutation from another origin is refused and writes nothing', async () => {
     const response = await fetch(`${server.url}/api/auth/sign-in/anonymous`, {
       method: 'POST',

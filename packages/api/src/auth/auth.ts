@@ -1,10 +1,14 @@
 import type { PrismaClient } from '@chat/db';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { APIError } from 'better-auth/api';
 import { anonymous } from 'better-auth/plugins/anonymous';
 import type { Config } from '../config.ts';
 
 export const SESSION_COOKIE_PREFIX = 'chat';
+const MAX_NAME_CHARS = 200;
+/** NUL and lone surrogates: PostgreSQL refuses them; a name with one is the caller's mistake, not a 5xx. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Hosts the app answers on without AUTH_URL (the request's own origin is trusted for its cookies). */
 const LOCAL_HOSTS = ['localhost:*', '127.0.0.1:*', '[::1]:*', 'localhost', '127.0.0.1'];
 
@@ -34,6 +38,17 @@ export function createAuth(
     emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 256, autoSignIn: true },
     telemetry: { enabled: false },
     rateLimit: { enabled: false },
+    databaseHooks: {
+      user: {
+        create: {
+          before: async (user) => {
+            if (typeof user.name !== 'string' || user.name.length > MAX_NAME_CHARS || UNSTORABLE.test(user.name)) {
+              throw new APIError('BAD_REQUEST', { code: 'INVALID_NAME', message: `A name has 1 to ${MAX_NAME_CHARS} characters of text.` });
+            }
+          },
+        },
+      },
+    },
     logger: { log: (level, message) => log(`auth: ${message}`, { level }) },
     advanced: {
       cookiePrefix: SESSION_COOKIE_PREFIX,
