@@ -103,6 +103,7 @@ describe('limits', () => {
     const client = one.client('length');
     const { context } = await client.context.create.mutate({});
     await client.chat.sendMessage.mutate({ contextId: context.id, content: 'x'.repeat(10_000) });
+    await waitIdle(client, context.id); // its reply is written too before counting
     const before = await count('Message');
     expect(await errorOf(client.chat.sendMessage.mutate({ contextId: context.id, content: 'y'.repeat(10_001) }))).toMatchObject({
       code: 'BAD_REQUEST',

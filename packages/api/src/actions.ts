@@ -1,4 +1,5 @@
 import {
+  type Budget,
   ContextAggregate,
   DomainError,
   mutate,
@@ -41,8 +42,15 @@ export class ChatActions {
       idempotencyTtlMs: number;
       defaultModel: string;
       isModelSupported: (model: string) => boolean;
+      /** Messages (sends and regenerates) a user may start per minute, across instances (RATE_LIMIT_ACTIONS_PER_MIN). */
+      runsPerMinute: number;
     },
   ) {}
+
+  /** The per-user allowance a send or a regenerate spends, in its own transaction. */
+  private runBudget(ownerId: string): Budget {
+    return { key: `actions:${ownerId}`, limit: this.deps.runsPerMinute, windowMs: 60_000, what: 'messages' };
+  }
 
   private once<T extends object>(
     ownerId: string,
@@ -62,6 +70,7 @@ export class ChatActions {
     fn: (a: ContextAggregate) => T,
     record: ((response: T) => IdempotencyWrite | undefined) | undefined,
     load?: LoadOptions,
+    budget?: Budget,
   ): Promise<T> {
     return mutate(
       this.deps.repo,
@@ -70,7 +79,7 @@ export class ChatActions {
         if (a.context.ownerId !== ownerId) throw notFound('context', contextId);
         return fn(a);
       },
-      { ...(load ? { load } : {}), ...(record ? { idempotency: record } : {}) },
+      { ...(load ? { load } : {}), ...(record ? { idempotency: record } : {}), ...(budget ? { budget } : {}) },
     );
   }
 
@@ -178,6 +187,7 @@ export class ChatActions {
         // A replay writes nothing, not even a second record for its key.
         record ? (sent) => (sent.replayed ? undefined : record(sent)) : undefined,
         Object.keys(load).length ? load : undefined,
+        this.runBudget(ownerId),
       ),
     ).then(showRun);
   }
@@ -241,6 +251,7 @@ export class ChatActions {
         },
         record,
         { messageIds: [input.messageId] },
+        this.runBudget(ownerId),
       ),
     ).then(showRun);
   }

@@ -126,6 +126,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
     defaultModel: defaultModel(config),
     isModelSupported: models.isSupported,
+    runsPerMinute: config.RATE_LIMIT_ACTIONS_PER_MIN,
   });
   const purge = setInterval(() => {
     idempotency.purgeExpired(now()).catch((error) => log.warn({ error: String(error) }, 'idempotency purge failed'));
@@ -141,7 +142,6 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   const auth = createAuth(prisma, config, await authSecret(prisma, config.AUTH_SECRET), (msg, data) => log.info(data ?? {}, msg), moveChats);
   const tokens = new ApiTokens(prisma, db.pool);
   const limits = {
-    actions: new SharedLimit(db.pool, 'actions', config.RATE_LIMIT_ACTIONS_PER_MIN, 60, 'messages'),
     guests: new SharedLimit(db.pool, 'guests', config.GUESTS_PER_IP_PER_HOUR, 3600, 'new guests from this address'),
   };
 

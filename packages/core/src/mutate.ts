@@ -1,11 +1,13 @@
 import type { ContextAggregate } from './aggregate.ts';
-import type { ContextRepository, IdempotencyWrite, LoadOptions, Transacted } from './ports.ts';
+import type { Budget, ContextRepository, IdempotencyWrite, LoadOptions, Transacted } from './ports.ts';
 
 export interface ApplyOptions<T> {
   /** Extra rows to load. */
   load?: LoadOptions;
   /** The idempotency record to write in the same transaction. */
   idempotency?: (result: T) => IdempotencyWrite | undefined;
+  /** An allowance this change spends (in the same transaction). */
+  budget?: Budget;
 }
 
 /**
@@ -59,6 +61,7 @@ export class ContextSession {
         current,
         ...(opts.load ? { load: opts.load } : {}),
         ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
+        ...(opts.budget ? { budget: opts.budget } : {}),
       }),
     );
     return done!.result;

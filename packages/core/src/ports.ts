@@ -45,6 +45,17 @@ export interface TransactOptions<T> {
    * processing, counted across every instance under a per-owner lock (DESIGN §13, MAX_RUNS_PER_USER).
    */
   maxRunningPerOwner?: number;
+  /** A counted allowance spent by this change, in the same transaction (over it: RATE_LIMITED, nothing written). */
+  budget?: Budget;
+}
+
+/** `limit` uses of `key` per `windowMs`, counted in the database so every instance shares them (DESIGN §13). */
+export interface Budget {
+  key: string;
+  limit: number;
+  windowMs: number;
+  /** What is counted, for the error's sentence ("messages"). */
+  what: string;
 }
 
 export interface Transacted<T> {

@@ -1,6 +1,8 @@
 import {
   ConcurrencyError,
   ContextAggregate,
+  DomainError,
+  type Budget,
   notFound,
   type Clock,
   type ContextRepository,
@@ -94,6 +96,29 @@ const lockedRow = (result: pg.QueryResult<{ version: number; found?: boolean }>)
   return row ? { version: row.version, clientMessageFound: row.found ?? false } : null;
 };
 
+/**
+ * Spends one use of a budget: a fixed-window counter in rate-limiter-flexible's
+ * table and row format (key, points, expire in ms), upserted in the change's
+ * own transaction, so a limited change writes nothing (its use rolls back
+ * with it) and an accepted one costs no extra transaction.
+ */
+function budgetStatement(budget: Budget): string {
+  const key = pg.escapeLiteral(budget.key);
+  const now = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+  const windowMs = Math.max(1, Math.floor(budget.windowMs));
+  return `INSERT INTO rate_limits (key, points, expire) VALUES (${key}, 1, ${now} + ${windowMs})
+    ON CONFLICT (key) DO UPDATE SET
+      points = CASE WHEN rate_limits.expire IS NULL OR rate_limits.expire <= ${now} THEN 1 ELSE rate_limits.points + 1 END,
+      expire = CASE WHEN rate_limits.expire IS NULL OR rate_limits.expire <= ${now} THEN ${now} + ${windowMs} ELSE rate_limits.expire END
+    RETURNING points, (expire - ${now})::bigint AS "msLeft"`;
+}
+
+function assertWithinBudget(budget: Budget, row: { points: number; msLeft: string } | undefined) {
+  if (!row || row.points <= budget.limit) return;
+  const retryAfterMs = Math.max(1, Number(row.msLeft));
+  throw new DomainError('too_many_requests', 'RATE_LIMITED', `Too many ${budget.what}: try again in ${Math.ceil(retryAfterMs / 1000)} s.`, { retryAfterMs });
+}
+
 /** Aggregates kept after their commit, for the next writer of the same context in this process. */
 const MAX_CACHED_CONTEXTS = 1000;
 /** A cached aggregate keeps the rows its writers added; past this many it is reloaded (a load holds only the open ones). */
@@ -164,7 +189,7 @@ export class PrismaContextRepository implements ContextRepository {
     if (!aggregate.isDirty && !extra.idempotency) return;
     // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
     const lock = aggregate.expectedVersion !== null && aggregate.isDirty ? lockStatement(aggregate.id, false) : null;
-    const committed = await this.inTransaction(lock, async (client, locked) => {
+    const committed = await this.inTransaction(lock, undefined, async (client, locked) => {
       if (lock && locked?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion ?? -1);
       return this.write(client, aggregate, extra.idempotency);
     });
@@ -185,7 +210,7 @@ export class PrismaContextRepository implements ContextRepository {
       let used: ContextAggregate | null = null;
       try {
         const lock = lockStatement(contextId, skipLocked, opts.load?.clientMessageIds);
-        const out = await this.inTransaction(lock, async (client, locked) => {
+        const out = await this.inTransaction(lock, opts.budget, async (client, locked) => {
           if (locked === null) {
             if (skipLocked) return null;
             throw notFound('context', contextId);
@@ -243,15 +268,24 @@ export class PrismaContextRepository implements ContextRepository {
     return () => aggregate.markCommitted(expected === null ? 0 : expected + 1);
   }
 
-  /** BEGIN (with the lock statement, in one round trip), `fn`, COMMIT; ROLLBACK on any failure. */
-  private async inTransaction<T>(lock: string | null, fn: (client: pg.PoolClient, locked: Locked | null) => Promise<T>): Promise<T> {
+  /**
+   * BEGIN (with the budget's use and the lock statement, in one round trip),
+   * `fn`, COMMIT; ROLLBACK on any failure (an exhausted budget included).
+   */
+  private async inTransaction<T>(
+    lock: string | null,
+    budget: Budget | undefined,
+    fn: (client: pg.PoolClient, locked: Locked | null) => Promise<T>,
+  ): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       let locked: Locked | null = null;
-      if (lock) {
-        const results = (await client.query(`BEGIN; ${lock}`)) as unknown as pg.QueryResult<{ version: number; found?: boolean }>[];
-        locked = lockedRow(results[1]!);
+      const first = ['BEGIN', ...(budget ? [budgetStatement(budget)] : []), ...(lock ? [lock] : [])];
+      if (first.length > 1) {
+        const results = (await client.query(first.join('; '))) as unknown as pg.QueryResult[];
+        if (budget) assertWithinBudget(budget, results[1]!.rows[0] as { points: number; msLeft: string } | undefined);
+        if (lock) locked = lockedRow(results.at(-1) as pg.QueryResult<{ version: number; found?: boolean }>);
       } else {
         await client.query('BEGIN');
       }

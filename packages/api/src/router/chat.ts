@@ -18,7 +18,6 @@ export const chatRouter = router({
       if (input.content.length > max) {
         throw new AppError('BAD_REQUEST', 'MESSAGE_TOO_LONG', `A message may have at most ${max} characters (this one has ${input.content.length}).`, { max });
       }
-      await ctx.services.limits.actions.consume(ctx.ownerId);
       return ctx.services.actions.sendMessage(ctx.ownerId, input);
     }),
 
@@ -49,8 +48,5 @@ export const chatRouter = router({
 
   regenerate: protectedProcedure
     .input(contextRef.extend({ messageId: id, idempotencyKey }))
-    .mutation(async ({ ctx, input }) => {
-      await ctx.services.limits.actions.consume(ctx.ownerId);
-      return ctx.services.actions.regenerate(ctx.ownerId, input);
-    }),
+    .mutation(({ ctx, input }) => ctx.services.actions.regenerate(ctx.ownerId, input)),
 });
