@@ -134,6 +134,13 @@ describe('LOCAL_MODEL=off', () => {
     });
     const { run, text } = await turn(client, 'hello');
     expect([run.status, text]).toEqual(['completed', 'You said: "hello"']);
+    // system.models says so: the remote default, no local model.
+    expect(await client.system.models.query()).toEqual({
+      default: 'openai-compatible:fake-llama',
+      models: ['openai-compatible:fake-llama'],
+      providers: ['openai-compatible'],
+    });
+    expect((await local.client('limits-models').system.models.query()).models).toContain('local:scripted');
   });
 
   it('is a configuration error together with LLM_PROVIDER=local', () => {

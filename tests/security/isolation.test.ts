@@ -68,6 +68,7 @@ const MATRIX: Record<string, { scope: 'target' | 'own' | 'public'; input: (ids: 
   'events.onContext': { scope: 'target', input: (i) => ({ contextId: i.contextId }) },
   'system.health': { scope: 'public', input: () => undefined },
   'system.metrics': { scope: 'own', input: () => undefined },
+  'system.models': { scope: 'own', input: () => undefined },
   'apiToken.create': { scope: 'own', input: () => ({ name: 'not yours' }) },
   'apiToken.list': { scope: 'own', input: () => undefined },
   'apiToken.revoke': { scope: 'target', input: (i) => ({ id: i.tokenId }) },
@@ -219,7 +220,7 @@ beforeAll(async () => {
   revokedTokenA = await tokenFor(url, cookieA, 'alice-revoked');
   userA = (await sql<{ id: string }>(databaseUrl, `SELECT id FROM auth_user WHERE email = $1`, [emailA]))[0]!.id;
   clientA = createChatClient({ url, token: tokenA, retry: false });
-  const { tokens } = await clientA.apiToken.list.query();
+  const tokens = await clientA.apiToken.list.query();
   tokenAId = tokens.find((t) => t.name === 'alice')!.id;
   await clientA.apiToken.revoke.mutate({ id: tokens.find((t) => t.name === 'alice-revoked')!.id });
 
@@ -274,7 +275,7 @@ describe('isolation matrix', () => {
     expect(Object.keys(procedures).sort()).toEqual(Object.keys(MATRIX).sort());
     expect(procedures['events.onContext']).toBe('subscription');
     // DESIGN §9's contract: these exist, whatever else is added.
-    for (const path of ['context.create', 'context.list', 'context.get', 'context.state', 'context.messages', 'context.update', 'context.delete', 'context.switchBranch', 'chat.sendMessage', 'chat.approveTools', 'chat.cancel', 'chat.regenerate', 'run.latest', 'run.list', 'events.list', 'events.onContext', 'system.health', 'apiToken.create', 'apiToken.list', 'apiToken.revoke']) {
+    for (const path of ['context.create', 'context.list', 'context.get', 'context.state', 'context.messages', 'context.update', 'context.delete', 'context.switchBranch', 'chat.sendMessage', 'chat.approveTools', 'chat.cancel', 'chat.regenerate', 'run.latest', 'run.list', 'events.list', 'events.onContext', 'system.health', 'system.models', 'apiToken.create', 'apiToken.list', 'apiToken.revoke']) {
       expect(procedures, path).toHaveProperty([path]);
     }
   });

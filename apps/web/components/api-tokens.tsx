@@ -37,12 +37,12 @@ export function ApiTokens() {
         <p className="inline-error" role="alert">
           Could not load your tokens: {errorInfo(list.error).message}
         </p>
-      ) : list.data.tokens.length === 0 ? (
+      ) : list.data.length === 0 ? (
         <p className="settings-note" data-testid="no-tokens">
           No tokens yet.
         </p>
       ) : (
-        <TokenTable tokens={list.data.tokens} />
+        <TokenTable tokens={list.data} />
       )}
     </section>
   );

@@ -13,4 +13,4 @@ export type ContextSummary = RouterOutputs['context']['list']['items'][number];
 export type SendMessageInput = RouterInputs['chat']['sendMessage'];
 export type ApproveToolsInput = RouterInputs['chat']['approveTools'];
 export type { StreamItem };
-export type ApiTokenView = RouterOutputs['apiToken']['list']['tokens'][number];
+export type ApiTokenView = RouterOutputs['apiToken']['list'][number];

@@ -182,6 +182,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     auth,
     tokens,
     limits,
+    models,
     stop,
   };
 }

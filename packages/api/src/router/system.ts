@@ -1,3 +1,4 @@
+import { defaultModel } from '../config.ts';
 import { protectedProcedure, publicProcedure, router } from '../trpc.ts';
 
 const HEALTH_DB_TIMEOUT_MS = 800;
@@ -27,6 +28,17 @@ export const systemRouter = router({
     ]).finally(() => clearTimeout(timer));
     if (!answered) return degraded;
     return { ok: true as boolean, status: 'ok' as 'ok' | 'degraded', database: { ok: true, latencyMs: Date.now() - started }, ...common };
+  }),
+
+  /**
+   * The models this deployment can run (DESIGN §9): `default` (what a new chat gets), `models` (the ones
+   * named by the configuration) and `providers` (any `provider:model` of these may be asked for).
+   */
+  models: protectedProcedure.query(({ ctx }) => {
+    const { config, models } = ctx.services;
+    const def = defaultModel(config);
+    const named = [...(models.isSupported('local:scripted') ? ['local:scripted'] : []), ...(def.startsWith('local:') ? [] : [def])];
+    return { default: def, models: [...new Set(named)], providers: models.providers() };
   }),
 
   /** SQL statements this process has sent since it started (writes: INSERT/UPDATE/DELETE). */
