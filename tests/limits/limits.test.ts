@@ -151,11 +151,11 @@ describe('limits', () => {
 });
 
 describe('guests per address', () => {
-  it('GUESTS_PER_IP_PER_HOUR new guests from one address, then 429 with Retry-After (shared by instances)', async () => {
+  it('GUESTS_PER_IP_PER_HOUR new guests and AUTH_ATTEMPTS_PER_IP_PER_MIN sign-ins from one address, then 429 with Retry-After (shared by instances)', async () => {
     const db = await createTestDatabase();
     const [a, b] = await Promise.all([
-      startServer({ databaseUrl: db, env: { GUESTS_PER_IP_PER_HOUR: '2' } }),
-      startServer({ databaseUrl: db, env: { GUESTS_PER_IP_PER_HOUR: '2' } }),
+      startServer({ databaseUrl: db, env: { GUESTS_PER_IP_PER_HOUR: '2', AUTH_ATTEMPTS_PER_IP_PER_MIN: '3' } }),
+      startServer({ databaseUrl: db, env: { GUESTS_PER_IP_PER_HOUR: '2', AUTH_ATTEMPTS_PER_IP_PER_MIN: '3' } }),
     ]);
     try {
       const signIn = (s: TestServer) =>
@@ -168,6 +168,19 @@ describe('guests per address', () => {
       expect(await third.json()).toMatchObject({ code: 'RATE_LIMITED' });
       const users = await sql<{ n: number }>(db, `SELECT count(*)::int AS n FROM auth_user`);
       expect(users[0]!.n).toBe(2);
+      // Password guessing: AUTH_ATTEMPTS_PER_IP_PER_MIN sign-ins (right or wrong) per address, across instances.
+      const attempt = (s: TestServer) =>
+        fetch(`${s.url}/api/auth/sign-in/email`, {
+          method: 'POST',
+          headers: { origin: s.url, 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong password' }),
+        });
+      expect((await attempt(a)).status).toBe(401);
+      expect((await attempt(b)).status).toBe(401);
+      expect((await attempt(a)).status).toBe(401);
+      const limited = await attempt(b);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

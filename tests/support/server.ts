@@ -44,6 +44,7 @@ export async function startServer(opts: {
       NODE_ENV: 'production',
       // Tests create many users and send fast; the tests of these limits set them lower.
       GUESTS_PER_IP_PER_HOUR: '1000000',
+      AUTH_ATTEMPTS_PER_IP_PER_MIN: '1000000',
       RATE_LIMIT_ACTIONS_PER_MIN: '1000000',
       MAX_RUNS_PER_USER: '1000',
       ...opts.env,

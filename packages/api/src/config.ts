@@ -52,6 +52,8 @@ const schema = z
     /** on: behind a reverse proxy, the client's address is the first of X-Forwarded-For (for the per-address guest limit). */
     TRUST_PROXY: z.enum(['on', 'off']).default('off'),
     GUESTS_PER_IP_PER_HOUR: int(30, 1),
+    /** Password sign-ins and sign-ups per client address per minute (against guessing), shared by instances. */
+    AUTH_ATTEMPTS_PER_IP_PER_MIN: int(30, 1),
     // Limits (DESIGN §13): each holds across instances and answers with a typed error.
     MAX_MESSAGE_CHARS: int(100_000, 1),
     MAX_BODY_BYTES: int(1_000_000, 1024),

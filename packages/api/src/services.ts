@@ -143,6 +143,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
   const tokens = new ApiTokens(prisma, db.pool);
   const limits = {
     guests: new SharedLimit(db.pool, 'guests', config.GUESTS_PER_IP_PER_HOUR, 3600, 'new guests from this address'),
+    signIns: new SharedLimit(db.pool, 'sign-ins', config.AUTH_ATTEMPTS_PER_IP_PER_MIN, 60, 'sign-in attempts from this address'),
   };
 
   const admission = {
