@@ -102,20 +102,10 @@ export class ReadModels {
     return readEvents(this.pool, contextId, afterSeq, limit);
   }
 
-  /** Events that mention a run (its own and those of its messages and tool calls). */
+  /** Events about a run (its own and those of its messages and tool calls): an index range read by runId. */
   async runEvents(contextId: string, runId: string): Promise<ContextEvent[]> {
-    const rows = await this.prisma.$queryRaw<{ seq: number }[]>`
-      SELECT seq FROM "Event" WHERE "contextId" = ${contextId} AND (
-        payload->>'runId' = ${runId} OR payload->'run'->>'id' = ${runId}
-        OR payload->'message'->>'runId' = ${runId} OR payload->'toolCall'->>'runId' = ${runId}
-        OR payload->>'messageId' IN (SELECT id FROM "Message" WHERE "runId" = ${runId})
-        OR payload->>'toolCallId' IN (SELECT id FROM "ToolCall" WHERE "runId" = ${runId})
-      ) ORDER BY seq`;
-    const events = await this.prisma.event.findMany({
-      where: { contextId, seq: { in: rows.map((r) => r.seq) } },
-      orderBy: { seq: 'asc' },
-    });
-    return events.map(toEvent);
+    const rows = await this.prisma.event.findMany({ where: { runId, contextId }, orderBy: { seq: 'asc' } });
+    return rows.map(toEvent);
   }
 
   async allEvents(contextId: string): Promise<ContextEvent[]> {

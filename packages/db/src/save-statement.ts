@@ -33,6 +33,23 @@ function makesWorkAvailable(event: ContextEvent): boolean {
   }
 }
 
+/** The run an event is about: named in its payload, or through its message or its tool call (run.latest reads by it). */
+export function runOf(event: ContextEvent, view: ContextAggregate['rows']): string | null {
+  const p = event.payload as {
+    runId?: unknown;
+    run?: { id?: unknown };
+    message?: { runId?: unknown };
+    toolCall?: { runId?: unknown };
+    messageId?: unknown;
+    toolCallId?: unknown;
+  };
+  const named = p.runId ?? p.run?.id ?? p.message?.runId ?? p.toolCall?.runId;
+  if (typeof named === 'string') return named;
+  if (typeof p.messageId === 'string') return view.messages.get(p.messageId)?.runId ?? null;
+  if (typeof p.toolCallId === 'string') return view.toolCalls.get(p.toolCallId)?.runId ?? null;
+  return null;
+}
+
 /** Checkpoints are frequent and change nothing a list is sorted by: they leave `updatedAt` (indexed) alone. */
 const touchesListOrder = (events: readonly ContextEvent[]) => events.some((e) => e.type !== 'message.checkpointed');
 
@@ -162,7 +179,7 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
       const rows = events.map((e) => ({ seq: e.seq, type: e.type, payload: e.payload, createdAt: e.createdAt.toISOString() }));
       ctes.push(
         `e_new AS (INSERT INTO "Event" SELECT * FROM json_populate_recordset(null::"Event", ${jsonRows(
-          rows.map((e) => ({ contextId: c.id, ...e })),
+          rows.map((e, i) => ({ contextId: c.id, ...e, runId: runOf(events[i]!, view) })),
         )}::json))`,
       );
       notification = { c: c.id, f: events[0]!.seq, s: events.at(-1)!.seq, w: events.some(makesWorkAvailable), t: now.getTime(), e: rows };
