@@ -15,7 +15,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { ChatActions } from './actions.ts';
 import { Admission } from './admission.ts';
-import { createAuth } from './auth/auth.ts';
+import { createAuth, trustedOrigins } from './auth/auth.ts';
 import { SharedLimit } from './auth/limits.ts';
 import { authSecret } from './auth/secret.ts';
 import { ApiTokens } from './auth/tokens.ts';
@@ -181,6 +181,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     database,
     admission,
     auth,
+    trustedOrigins: trustedOrigins(config),
     tokens,
     limits,
     models,

@@ -96,13 +96,7 @@ export const publicProcedure = t.procedure.use(mapDomainErrors).use(jsonBodiesOn
 export const protectedProcedure = t.procedure.use(mapDomainErrors).use(jsonBodiesOnly).use(async ({ ctx, type, next }) => {
   const { services } = ctx;
   const identity = await resolveIdentity(services.auth, services.tokens, ctx.headers);
-  if (identity.via === 'session' && type === 'mutation') assertSameOrigin(ctx.headers, ctx.url, trustedOrigins(services.config.AUTH_TRUSTED_ORIGINS));
+  if (identity.via === 'session' && type === 'mutation') assertSameOrigin(ctx.headers, ctx.url, services.trustedOrigins);
   return next({ ctx: { ownerId: identity.userId, identity } });
 }).use(admitActions);
 
-const trustedCache = new Map<string, string[]>();
-const trustedOrigins = (list: string) => {
-  let origins = trustedCache.get(list);
-  if (!origins) trustedCache.set(list, (origins = list.split(',').map((s) => s.trim()).filter(Boolean)));
-  return origins;
-};

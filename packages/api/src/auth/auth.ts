@@ -13,6 +13,16 @@ const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
 const LOCAL_HOSTS = ['localhost:*', '127.0.0.1:*', '[::1]:*', 'localhost', '127.0.0.1'];
 
 /**
+ * Origins trusted to send cookie-authenticated requests besides the request's
+ * own: AUTH_TRUSTED_ORIGINS and the public AUTH_URL. One list for
+ * better-auth's routes and for the tRPC procedures (identity.ts).
+ */
+export function trustedOrigins(config: Config): string[] {
+  const listed = config.AUTH_TRUSTED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+  return [...listed, ...(config.AUTH_URL ? [new URL(config.AUTH_URL).origin] : [])];
+}
+
+/**
  * better-auth (DESIGN §13): email-and-password accounts, sessions in httpOnly
  * SameSite=Lax cookies, and guests (the anonymous plugin) unless AUTH_GUESTS=off.
  * A guest that signs up or signs in keeps its chats: they move to the account
@@ -27,13 +37,13 @@ export function createAuth(
   /** Moves a guest's chats to the account it became (through the repository: versioned, with their events). */
   moveChats: (fromUserId: string, toUserId: string) => Promise<void>,
 ) {
-  const trusted = config.AUTH_TRUSTED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+  const trusted = trustedOrigins(config);
   return betterAuth({
     appName: 'persistent-chat',
     basePath: '/api/auth',
     baseURL: config.AUTH_URL ?? { allowedHosts: LOCAL_HOSTS, fallback: `http://localhost:${config.PORT}`, protocol: 'http' },
     secret,
-    trustedOrigins: (request) => [...trusted, ...(config.AUTH_URL ? [new URL(config.AUTH_URL).origin] : []), ...sameOrigin(request)],
+    trustedOrigins: (request) => [...trusted, ...sameOrigin(request)],
     database: prismaAdapter(prisma, { provider: 'postgresql', transaction: true }),
     emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 256, autoSignIn: true },
     telemetry: { enabled: false },
