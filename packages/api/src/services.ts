@@ -1,5 +1,6 @@
 import { RunWorker, type CorePorts, type Ids } from '@chat/core';
 import {
+  ContextSearch,
   createPrismaClient,
   ensureDatabase,
   IdempotencyStore,
@@ -172,6 +173,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     db,
     repo,
     reads,
+    contextSearch: new ContextSearch(prisma),
     idempotency,
     bus,
     worker,

@@ -3,6 +3,7 @@ export { PostgresEventBus } from './event-bus.ts';
 export { IdempotencyStore, type StoredIdempotency } from './idempotency-store.ts';
 export { PrismaRunQueue } from './run-queue.ts';
 export { ReadModels } from './read-models.ts';
+export { ContextSearch } from './context-search.ts';
 export { createPrismaClient } from './prisma-client.ts';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.ts';
 export { migrateDeploy } from './migrate.ts';

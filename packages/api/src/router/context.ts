@@ -23,9 +23,16 @@ export const contextRouter = router({
     .mutation(({ ctx, input }) => ctx.services.actions.createContext(ctx.ownerId, input)),
 
   list: protectedProcedure
-    .input(z.object({ cursor: id.optional(), limit: z.number().int().min(1).max(100).default(50) }).default({ limit: 50 }))
+    .input(
+      z
+        .object({ cursor: id.optional(), limit: z.number().int().min(1).max(100).default(50), query: text(200).optional() })
+        .default({ limit: 50 }),
+    )
     .query(async ({ ctx, input }) => {
-      const page = await ctx.services.reads.listContexts(ctx.ownerId, input.limit, input.cursor);
+      // A query (titles and message text) searches; none or a blank one lists.
+      const page = input.query?.trim()
+        ? await ctx.services.contextSearch.search(ctx.ownerId, input.query, input.limit, input.cursor)
+        : await ctx.services.reads.listContexts(ctx.ownerId, input.limit, input.cursor);
       return { ...page, items: page.items.map(publicContext) };
     }),
 
@@ -36,7 +43,7 @@ export const contextRouter = router({
     const branches = await reads.branches(context.id);
     const branch = branches.find((b) => b.id === context.activeBranchId) ?? null;
     const [messages, [latestRun]] = await Promise.all([
-      reads.branchMessages(context.id, branch?.headMessageId ?? null, 200),
+      reads.branchMessages(context.id, branch, 200),
       reads.runs(context.id, undefined, 1),
     ]);
     const toolCalls = await reads.toolCalls(
@@ -72,7 +79,7 @@ export const contextRouter = router({
       const branchId = input.branchId ?? context.activeBranchId;
       const branch = branches.find((b) => b.id === branchId);
       if (!branch) throw notFound('branch', String(branchId));
-      return ctx.services.reads.branchMessages(context.id, branch.headMessageId, input.limit, input.cursor);
+      return ctx.services.reads.branchMessages(context.id, branch, input.limit, input.cursor);
     }),
 
   update: protectedProcedure
