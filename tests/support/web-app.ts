@@ -37,9 +37,21 @@ export const waitLive = (page: Page) =>
 
 /** Opens the app, creates a chat, waits for its live connection; returns the chat's URL. */
 export async function newChat(page: Page, baseUrl: string) {
+  // "New chat" only opens a composer (the chat is created with its first message), so the
+  // chat is created here through the page's own session, then opened.
   await page.goto(baseUrl);
-  await page.getByTestId('new-chat').click();
-  await page.waitForURL(/\/c\//);
+  await page.getByTestId('app').waitFor({ timeout: 30_000 });
+  const contextId = await page.evaluate(async () => {
+    const response = await fetch('/api/trpc/context.create', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ json: { idempotencyKey: crypto.randomUUID() } }),
+    });
+    const body = (await response.json()) as { result?: { data?: { json?: { context?: { id?: string } } } } };
+    return body.result?.data?.json?.context?.id ?? null;
+  });
+  if (!contextId) throw new Error('context.create from the page failed');
+  await page.goto(`${baseUrl}/c/${encodeURIComponent(contextId)}`);
   await waitLive(page);
   return page.url();
 }

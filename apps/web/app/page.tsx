@@ -1,9 +1,7 @@
-/** `/`: nothing open yet. */
-export default function HomePage() {
-  return (
-    <div className="empty-state">
-      <h1>Persistent chat</h1>
-      <p>Every conversation is saved on the server as it happens. Pick a chat on the left or start a new one.</p>
-    </div>
-  );
+import { DraftChat } from '@/components/draft-chat';
+
+/** `/`: a new chat, an empty composer (created on the server with its first message). */
+export default async function HomePage({ searchParams }: { searchParams: Promise<{ new?: string }> }) {
+  const { new: fresh } = await searchParams;
+  return <DraftChat key={fresh ?? 'draft'} />;
 }

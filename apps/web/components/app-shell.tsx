@@ -4,6 +4,7 @@ import { usePathname } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { isAuthPage } from '@/lib/auth-client';
 import { useSession } from './session-provider';
+import { DrawerProvider, useDrawer } from './drawer';
 import { Sidebar } from './sidebar';
 
 /**
@@ -20,10 +21,9 @@ export function AppShell({ children }: { children: ReactNode }) {
   if (state.status === 'signed-in') {
     return (
       // A new identity remounts everything that read the old one's data.
-      <div className="app" key={state.user.id} data-testid="app" data-user-kind={state.user.isAnonymous ? 'guest' : 'user'}>
-        <Sidebar />
-        <main className="main">{children}</main>
-      </div>
+      <DrawerProvider key={state.user.id}>
+        <SignedInLayout guest={state.user.isAnonymous}>{children}</SignedInLayout>
+      </DrawerProvider>
     );
   }
 
@@ -47,5 +47,17 @@ export function AppShell({ children }: { children: ReactNode }) {
         Starting…
       </p>
     </main>
+  );
+}
+
+/** The chat list beside the page; on a phone, a drawer over it. */
+function SignedInLayout({ guest, children }: { guest: boolean; children: ReactNode }) {
+  const { open, setOpen } = useDrawer();
+  return (
+    <div className={open ? 'app drawer-open' : 'app'} data-testid="app" data-user-kind={guest ? 'guest' : 'user'}>
+      <Sidebar />
+      {open ? <div className="drawer-scrim" data-testid="drawer-scrim" aria-hidden onClick={() => setOpen(false)} /> : null}
+      <main className="main">{children}</main>
+    </div>
   );
 }

@@ -1,48 +1,26 @@
 'use client';
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
-import { useRef } from 'react';
-import { errorInfo, isNetworkError } from '@/lib/errors';
-import { newId } from '@/lib/ids';
-import { useTRPC } from '@/lib/trpc';
+import { useDrawer } from './drawer';
 
-/** `context.create`, then open the new chat. */
+/**
+ * Opens an empty composer (`/`). Nothing is created on the server until the
+ * first message is sent, so clicking it never leaves an empty chat behind.
+ */
 export function NewChatButton() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const router = useRouter();
-  const key = useRef<string | null>(null);
-  const create = useMutation(
-    trpc.context.create.mutationOptions({
-      retry: (count, error) => count < 3 && isNetworkError(error),
-      onSuccess: (result) => {
-        key.current = null;
-        void queryClient.invalidateQueries(trpc.context.list.pathFilter());
-        router.push(`/c/${encodeURIComponent(result.context.id)}`);
-      },
-    }),
-  );
+  const { setOpen } = useDrawer();
   return (
-    <>
-      <button
-        type="button"
-        className="button button-primary"
-        data-testid="new-chat"
-        disabled={create.isPending}
-        onClick={() => {
-          // The key survives a failed attempt, so clicking again cannot create two chats.
-          key.current ??= newId();
-          create.mutate({ idempotencyKey: key.current });
-        }}
-      >
-        + New chat
-      </button>
-      {create.error ? (
-        <p className="sidebar-error" role="alert">
-          {errorInfo(create.error).message}
-        </p>
-      ) : null}
-    </>
+    <button
+      type="button"
+      className="button button-primary"
+      data-testid="new-chat"
+      onClick={() => {
+        setOpen(false);
+        router.push(`/?new=${Date.now().toString(36)}`);
+      }}
+    >
+      + New chat
+    </button>
   );
 }

@@ -30,7 +30,14 @@ export function ToolCallView({ part, call }: { part: ToolCallPart; call: ToolCal
         <span className="tool-name">{part.toolName}</span>
         {status ? <span className={`tool-status tool-status-${status}`}>{toolStatusLabel(status)}</span> : null}
       </div>
-      <pre className="tool-json">{prettyJson(part.args)}</pre>
+      {status === 'pending_approval' ? (
+        // The approval panel above the composer shows the arguments: one copy on screen.
+        <div className="tool-reason" data-testid="tool-call-waiting">
+          Waiting for your approval below.
+        </div>
+      ) : (
+        <pre className="tool-json">{prettyJson(part.args)}</pre>
+      )}
       {call?.reason && (status === 'denied' || status === 'expired') ? (
         <div className="tool-reason">Reason: {call.reason}</div>
       ) : null}

@@ -8,7 +8,9 @@ import {
   removeOptimisticMessage,
   type PendingEdit,
 } from '@/lib/context-cache';
-import { errorInfo, isRetriable, retryDelayMs } from '@/lib/errors';
+import { errorInfo, isRetriable, messageLimitOf, retryDelayMs } from '@/lib/errors';
+import { rememberMessageLimit } from '@/lib/message-limit';
+import { DEFAULT_TITLE, titleFrom } from '@/lib/title';
 import { newId } from '@/lib/ids';
 import { useTRPC } from '@/lib/trpc';
 import type { ContextDetail } from '@/lib/types';
@@ -26,11 +28,14 @@ export interface Outgoing {
 export interface FailedSend {
   outgoing: Outgoing;
   error: string;
+  /** Sending it again may work (not for a message the server refuses as such: too long, invalid). */
+  retriable: boolean;
 }
+
+const REFUSED_AS_SUCH = new Set(['MESSAGE_TOO_LONG', 'INVALID_INPUT']);
 
 /** Retries of one send (same clientMessageId and idempotencyKey) before it is shown as failed. */
 const RETRIES = 5;
-const DEFAULT_TITLE = 'New chat';
 
 /**
  * `chat.sendMessage` with an optimistic user message: it appears at once
@@ -85,6 +90,8 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
         }
       },
       onError: (error, input) => {
+        const max = messageLimitOf(error);
+        if (max !== undefined) rememberMessageLimit(max);
         if (input.clientMessageId) update((d) => removeOptimisticMessage(d, input.clientMessageId!));
         setPendingEdit((edit) => (edit && edit.clientMessageId === input.clientMessageId ? null : edit));
         setFailed((list) => [
@@ -98,6 +105,7 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
               ...(input.editOfMessageId ? { editOfMessageId: input.editOfMessageId } : {}),
             },
             error: errorInfo(error).message,
+            retriable: !REFUSED_AS_SUCH.has(errorInfo(error).appCode ?? ''),
           },
         ]);
       },
@@ -147,9 +155,4 @@ export function useSendMessage(contextId: string, queryKey: QueryKey, onSettled:
   );
 
   return { send, edit, retry, dismiss, failed, pendingEdit, pending: mutation.isPending };
-}
-
-function titleFrom(content: string): string {
-  const line = content.trim().split('\n')[0]!.replace(/\s+/g, ' ');
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
 }

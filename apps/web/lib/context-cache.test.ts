@@ -16,6 +16,7 @@ const NOW = new Date('2026-01-01T00:00:00Z');
 
 function message(over: Partial<ChatMessage> & Pick<ChatMessage, 'id' | 'seq'>): ChatMessage {
   return {
+    attempts: [],
     contextId: 'ctx',
     branchId: 'br',
     parentId: null,

@@ -134,6 +134,7 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
       next = withBranchHead(next, m.branchId, m.id);
       if (detail.branch && m.branchId !== detail.branch.id) return result(next, true, true);
       const message: ChatMessage = {
+        attempts: [],
         ...m,
         contextId: detail.context.id,
         createdAt: new Date(m.createdAt),
@@ -317,6 +318,7 @@ export function optimisticMessage(
 ): ChatMessage {
   return {
     id: OPTIMISTIC_PREFIX + input.clientMessageId,
+    attempts: [],
     contextId: detail.context.id,
     branchId: detail.branch?.id ?? '',
     parentId: null,

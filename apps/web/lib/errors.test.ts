@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorInfo, isRetriable, retryDelayMs } from './errors';
+import { errorInfo, isRetriable, messageLimitOf, retryDelayMs } from './errors';
 
 const busy = { message: 'the database is not available; retry in 1 s', data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503, appCode: 'SERVICE_BUSY', details: { retryAfterMs: 1000 } } };
 const conflict = { message: 'busy', data: { code: 'CONFLICT', httpStatus: 409, appCode: 'CONTEXT_BUSY' } };
@@ -23,5 +23,15 @@ describe('web error helpers', () => {
     expect(d).toBeLessThanOrEqual(1500);
     expect(retryDelayMs(1, network)).toBe(1000);
     expect(retryDelayMs(10, network)).toBe(8000);
+  });
+  it('rate limits say when to retry; validation JSON and 413 become sentences; the message limit is read from MESSAGE_TOO_LONG', () => {
+    const limited = { message: 'x', data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, appCode: 'RATE_LIMITED', details: { retryAfterMs: 12_300 } } };
+    expect(errorInfo(limited).message).toBe('You are sending too fast. Try again in 13 s.');
+    const invalid = { message: '[{"code":"too_big"}]', data: { code: 'BAD_REQUEST', httpStatus: 400, appCode: 'INVALID_INPUT' } };
+    expect(errorInfo(invalid).message).not.toContain('{');
+    const tooLong = { message: 'A message may have at most 100000 characters (this one has 200000).', data: { code: 'BAD_REQUEST', httpStatus: 400, appCode: 'MESSAGE_TOO_LONG', details: { max: 100000 } } };
+    expect(errorInfo(tooLong).message).toContain('100000');
+    expect(messageLimitOf(tooLong)).toBe(100000);
+    expect(messageLimitOf(invalid)).toBeUndefined();
   });
 });

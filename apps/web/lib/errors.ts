@@ -19,13 +19,36 @@ export function errorInfo(error: unknown): ErrorInfo {
     data?: { code?: string; appCode?: string; httpStatus?: number; details?: Record<string, unknown> } | null;
   } | null;
   const appCode = e?.data?.appCode;
+  const details = e?.data?.details ?? undefined;
+  const httpStatus = e?.data?.httpStatus;
   return {
-    message: (appCode && PLAIN[appCode]) || e?.message || 'Something went wrong',
+    message: plainWords(appCode, httpStatus, details) || (appCode && PLAIN[appCode]) || e?.message || 'Something went wrong',
     code: e?.data?.code,
     appCode,
-    httpStatus: e?.data?.httpStatus,
-    details: e?.data?.details ?? undefined,
+    httpStatus,
+    details,
   };
+}
+
+/**
+ * The sentence for failures whose server text is not for people (a zod
+ * error's JSON, a bare 413) or needs the details (when to retry).
+ */
+function plainWords(appCode: string | undefined, httpStatus: number | undefined, details: Record<string, unknown> | undefined): string | undefined {
+  if (appCode === 'RATE_LIMITED') {
+    const ms = typeof details?.retryAfterMs === 'number' ? details.retryAfterMs : undefined;
+    return ms === undefined ? 'You are sending too fast. Please wait a moment.' : `You are sending too fast. Try again in ${Math.max(1, Math.ceil(ms / 1000))} s.`;
+  }
+  if (appCode === 'INVALID_INPUT') return 'This could not be sent: it is too long or has characters that cannot be stored.';
+  if (httpStatus === 413 || appCode === 'PAYLOAD_TOO_LARGE') return 'This is too large to send.';
+  return undefined;
+}
+
+/** The configured message limit, as a MESSAGE_TOO_LONG answer states it. */
+export function messageLimitOf(error: unknown): number | undefined {
+  const info = errorInfo(error);
+  const max = info.details?.max;
+  return info.appCode === 'MESSAGE_TOO_LONG' && typeof max === 'number' ? max : undefined;
 }
 
 /** Network failures (no response at all) are safe to retry with the same idempotency key. */

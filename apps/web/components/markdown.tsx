@@ -1,0 +1,30 @@
+'use client';
+
+import { code } from '@streamdown/code';
+import { memo } from 'react';
+import { Streamdown } from 'streamdown';
+
+const plugins = { code };
+/** Code blocks get a copy button; the rest of streamdown's controls (downloads, fullscreen) stay off. */
+const controls = { code: { copy: true, download: false }, table: { copy: true, download: false, fullscreen: false }, mermaid: false, image: false } as const;
+
+/**
+ * An assistant reply as Markdown (streamdown: GitHub Markdown, half-finished
+ * blocks rendered while they stream, raw HTML sanitised, Shiki highlighting).
+ * The app has no Tailwind: streamdown's utility classes do nothing here, and
+ * globals.css styles its output through the `data-streamdown` attributes.
+ */
+export const Markdown = memo(function Markdown({ text, streaming }: { text: string; streaming: boolean }) {
+  return (
+    <Streamdown
+      className="markdown"
+      mode={streaming ? 'streaming' : 'static'}
+      isAnimating={streaming}
+      plugins={plugins}
+      controls={controls}
+      shikiTheme={['github-light', 'github-dark']}
+    >
+      {text}
+    </Streamdown>
+  );
+});
