@@ -14,6 +14,8 @@ const bin = (name) => path.join(root, 'node_modules/.bin', name);
 
 try {
   execFileSync('node', [path.join(root, 'scripts/ensure.mjs')], { cwd: root, stdio: 'inherit', env });
+  // @chat/client is consumed from its build (dist/, with the router's types bundled): tests and the root type-check import it.
+  execFileSync('node', [path.join(root, 'packages/client/build.mjs')], { cwd: root, stdio: 'inherit', env });
   execFileSync(bin('turbo'), ['run', 'typecheck', 'build', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit', env });
   execFileSync(bin('tsc'), ['--noEmit', '-p', '.'], { cwd: root, stdio: 'inherit', env });
 } catch (error) {

@@ -1,4 +1,4 @@
-import { createChatClient } from '@chat/api/client';
+import { createChatClient } from '@chat/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { cookieOf, guestSession, signUp, tokenFor } from '../support/identity.ts';

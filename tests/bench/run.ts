@@ -10,7 +10,7 @@
 // BENCH_SKIP (phases to skip, comma-separated: raw, inproc, fanout, long, one, two), BENCH_VERBOSE=1 (SQL of one
 // turn), BENCH_TIMEOUT_MS (600000: the whole bench is killed after it).
 import { createApiServer, loadConfig, startServices, type Services, type StreamItem } from '@chat/api';
-import { createChatClient, type ChatClient } from '@chat/api/client';
+import { createChatClient, type ChatClient } from '@chat/client';
 import { migrateDeploy, startEmbeddedPostgres } from '@chat/db';
 import { streamText } from 'ai';
 import { EventSource } from 'eventsource';

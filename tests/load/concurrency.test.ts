@@ -1,4 +1,4 @@
-import { createChatClient, type ChatClient, type RetryReason } from '@chat/api/client';
+import { createChatClient, type ChatClient, type RetryReason } from '@chat/client';
 import type { RouterOutputs } from '@chat/api';
 import { randomUUID } from 'node:crypto';
 import { EventSource } from 'eventsource';

@@ -23,7 +23,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { guestSession, signUp, tokenFor } from '../support/identity.ts';
 import { sql } from '../support/sql.ts';
 import { startServer, waitFor, waitIdle, type Client, type TestServer } from '../support/server.ts';
-import { createChatClient } from '@chat/api/client';
+import { createChatClient } from '@chat/client';
 
 type Kind = 'query' | 'mutation' | 'subscription';
 const procedures = Object.fromEntries(

@@ -1,4 +1,4 @@
-import { createChatClient } from '@chat/api/client';
+import { createChatClient } from '@chat/client';
 
 /** The session cookie a response set, as a request's Cookie header. */
 export const cookieOf = (response: Response) =>

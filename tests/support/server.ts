@@ -1,4 +1,4 @@
-import { createChatClient } from '@chat/api/client';
+import { createChatClient } from '@chat/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

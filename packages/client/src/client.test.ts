@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createChatClient, type RetryOptions } from './client.ts';
+import { createChatClient, type RetryOptions } from './index.ts';
 
 /**
  * The typed client's retry link against a stub tRPC server that answers
