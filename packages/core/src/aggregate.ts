@@ -209,14 +209,18 @@ export class ContextAggregate {
     if (input.editOfMessageId) {
       const edited = this.view.messages.get(input.editOfMessageId);
       if (!edited || edited.role !== 'user') throw notFound('message', input.editOfMessageId);
+      if (edited.status === 'queued') {
+        throw new DomainError('conflict', 'MESSAGE_QUEUED', 'the message is still waiting for its reply: cancel its run or wait for the reply to edit it');
+      }
       this.fork(input.newBranchId ?? `${input.messageId}-branch`, edited.id, edited.parentId);
     }
     const branch = this.activeBranch();
+    // Behind another run, the question waits off the path, so the running reply stays right after its own question.
     this.appendMessage(branch.id, {
       id: input.messageId,
       role: 'user',
       parts: [{ type: 'text', text: input.text }],
-      status: 'complete',
+      status: this.state.type === 'Idle' ? 'complete' : 'queued',
       runId: input.runId,
       clientMessageId: input.clientMessageId,
     });
@@ -264,9 +268,18 @@ export class ContextAggregate {
 
   // ---- the model's reply -------------------------------------------------------
 
+  /**
+   * Starts an assistant message for the run's next model step. A run retried after a crash answers in
+   * its interrupted reply (the branch's head): the text so far is kept in the reply's attempts.
+   */
   startReply(runId: string, owner: string, messageId: string): MessageRecord {
     const run = this.assertLease(runId, owner);
     if (this.state.type !== 'ProcessingUserMessage') throw new IllegalTransitionError(this.state.type, 'start_reply');
+    const head = this.view.messages.get(this.branch(run.branchId).headMessageId ?? '');
+    if (head && head.runId === runId && head.role === 'assistant' && head.status === 'interrupted') {
+      this.emit('message.restarted', { messageId: head.id, attempt: run.attempt });
+      return head;
+    }
     return this.appendMessage(run.branchId, { id: messageId, role: 'assistant', parts: [], status: 'streaming', runId, clientMessageId: null });
   }
 
@@ -515,7 +528,10 @@ export class ContextAggregate {
     const next = transition(this.state, input);
     const changes: ContextChanges = { state: next.state, activeRunId: activeRunIdOf(next.state) };
     if (input.type === 'failure' || (input.type === 'lease_expired' && !input.requeue)) changes.lastError = lastError;
+    // A run that answered clears the last failure: it is no longer the chat's news.
+    if (input.type === 'model_finished' && this.context.lastError !== null) changes.lastError = null;
     this.emit('context.updated', { changes });
+    if (input.type === 'user_message_accepted') this.attachQueued(this.run(input.runId));
     if (next.effects.includes('start_next_run')) this.startNextQueued();
     return next;
   }
@@ -523,6 +539,27 @@ export class ContextAggregate {
   private startNextQueued() {
     const next = this.queue[0];
     if (next && this.state.type === 'Idle') this.fsm({ type: 'user_message_accepted', runId: next.id });
+    else if (!next) this.attachQueued(null);
+  }
+
+  /**
+   * Queued questions join their branch's transcript when their turn comes: the starting run's own
+   * question, and before it those whose run was cancelled while they waited (with no run next, all
+   * of those). Each goes after its branch's head with the next seq, so a path read by seq is in order.
+   */
+  private attachQueued(starting: RunRecord | null) {
+    const due = [...this.view.messages.values()]
+      .filter((m) => {
+        if (m.status !== 'queued' || !m.runId) return false;
+        const run = this.view.runs.get(m.runId);
+        if (!run) return false;
+        if (run === starting) return true;
+        return TERMINAL_RUN_STATUSES.includes(run.status) && (!starting || run.createdAt <= starting.createdAt);
+      })
+      .sort((a, b) => a.seq - b.seq);
+    for (const m of due) {
+      this.emit('message.attached', { messageId: m.id, parentId: this.branch(m.branchId).headMessageId, seq: this.context.lastMessageSeq + 1 });
+    }
   }
 
   /** A new message at the head of a branch, next in the context's seq order. */

@@ -43,10 +43,14 @@ export interface EventPayloads {
   'context.deleted': { deletedAt: Iso };
   'branch.created': { branch: Json<Omit<BranchRecord, 'contextId'>> };
   'branch.switched': { branchId: string };
-  'message.created': { message: Json<Omit<MessageRecord, 'contextId'>> };
+  'message.created': { message: Json<Omit<MessageRecord, 'contextId' | 'attempts'>> };
+  /** A queued user message joins its branch's transcript (after the head) as its run starts: its place and seq from now on. */
+  'message.attached': { messageId: string; parentId: string | null; seq: number };
+  /** A retried run answers again in its interrupted reply: the text so far moves to the reply's attempts. */
+  'message.restarted': { messageId: string; attempt: number };
   'message.checkpointed': { messageId: string; offset: number; text: string };
   'message.completed': { messageId: string; parts: MessagePart[] };
-  'message.interrupted': { messageId: string; status: Exclude<MessageStatus, 'complete' | 'streaming'> };
+  'message.interrupted': { messageId: string; status: Exclude<MessageStatus, 'complete' | 'streaming' | 'queued'> };
   'run.queued': { run: Json<Pick<RunRecord, 'id' | 'branchId' | 'triggerMessageId' | 'createdAt'>> };
   'run.started': { runId: string; attempt: number; startedAt: Iso };
   'run.status_changed': { runId: string; status: RunStatus; attempt?: number; reason?: string };
@@ -71,6 +75,8 @@ export const EVENT_TYPES = [
   'message.checkpointed',
   'message.completed',
   'message.interrupted',
+  'message.attached',
+  'message.restarted',
   'run.queued',
   'run.started',
   'run.status_changed',

@@ -114,10 +114,9 @@ export class RunExecutor {
   /** Starts the assistant message of a model step (a change: saved by the caller). */
   private beginReply(a: ContextAggregate, runId: string): StartedReply {
     const run = a.assertLease(runId, this.config.owner);
-    const messageId = this.ports.ids.next('msg');
-    a.startReply(runId, this.config.owner, messageId);
+    const reply = a.startReply(runId, this.config.owner, this.ports.ids.next('msg'));
     const waiting = new Set(a.queue.map((r) => r.triggerMessageId));
-    return { messageId, run: { ...run }, context: { ...a.context }, waiting, headBefore: a.rows.messages.get(messageId)!.parentId };
+    return { messageId: reply.id, run: { ...run }, context: { ...a.context }, waiting, headBefore: reply.parentId };
   }
 
   private async modelStep(

@@ -8,6 +8,7 @@ const msg = (id: string, role: MessageRecord['role'], text: string, extra: Parti
   contextId: 'c',
   branchId: 'b',
   parentId: null,
+  attempts: [],
   seq: ++seq,
   role,
   parts: [{ type: 'text', text }],

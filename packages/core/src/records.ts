@@ -17,7 +17,15 @@ export const messagePartSchema = z.discriminatedUnion('type', [
 export type MessagePart = z.infer<typeof messagePartSchema>;
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
-export type MessageStatus = 'complete' | 'streaming' | 'interrupted' | 'cancelled' | 'error';
+/** `queued`: a user message waiting behind another run; it joins its branch's transcript when its run starts. */
+export type MessageStatus = 'queued' | 'complete' | 'streaming' | 'interrupted' | 'cancelled' | 'error';
+
+/** An earlier attempt at a reply, kept when a retried run answered again in its place. */
+export interface MessageAttempt {
+  attempt: number;
+  parts: MessagePart[];
+  status: MessageStatus;
+}
 export type RunStatus =
   | 'pending'
   | 'processing'
@@ -80,6 +88,8 @@ export interface MessageRecord {
   status: MessageStatus;
   runId: string | null;
   clientMessageId: string | null;
+  /** Earlier attempts of this reply (a run retried after a crash answers in the same message). */
+  attempts: MessageAttempt[];
   createdAt: Date;
 }
 

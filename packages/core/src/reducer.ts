@@ -63,12 +63,15 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
       break;
     case 'message.created': {
       const m = event.payload.message;
-      view.messages.set(m.id, { ...m, parts: structuredClone(m.parts), contextId: ctx.id, createdAt: fromIso(m.createdAt) });
+      view.messages.set(m.id, { ...m, parts: structuredClone(m.parts), attempts: [], contextId: ctx.id, createdAt: fromIso(m.createdAt) });
       touch('message', m.id, true);
       ctx.lastMessageSeq = Math.max(ctx.lastMessageSeq, m.seq);
       const branch = must(view.branches.get(m.branchId), 'branch', m.branchId);
-      branch.headMessageId = m.id;
-      touch('branch', branch.id, false);
+      // A queued message is not on its branch's path yet (message.attached puts it there).
+      if (m.status !== 'queued') {
+        branch.headMessageId = m.id;
+        touch('branch', branch.id, false);
+      }
       if (m.role === 'assistant' && m.runId) {
         run(m.runId).responseMessageId = m.id;
         touch('run', m.runId, false);
@@ -85,6 +88,26 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
       const m = message(event.payload.messageId);
       m.parts = structuredClone(event.payload.parts);
       m.status = 'complete';
+      touch('message', m.id, false);
+      break;
+    }
+    case 'message.attached': {
+      const m = message(event.payload.messageId);
+      m.parentId = event.payload.parentId;
+      m.seq = event.payload.seq;
+      m.status = 'complete';
+      ctx.lastMessageSeq = Math.max(ctx.lastMessageSeq, m.seq);
+      const branch = must(view.branches.get(m.branchId), 'branch', m.branchId);
+      branch.headMessageId = m.id;
+      touch('message', m.id, false);
+      touch('branch', branch.id, false);
+      break;
+    }
+    case 'message.restarted': {
+      const m = message(event.payload.messageId);
+      if (m.parts.length > 0) m.attempts = [...m.attempts, { attempt: event.payload.attempt - 1, parts: m.parts, status: m.status }];
+      m.parts = [];
+      m.status = 'streaming';
       touch('message', m.id, false);
       break;
     }

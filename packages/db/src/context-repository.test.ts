@@ -245,9 +245,17 @@ describe('dirty-flag repository on PostgreSQL', () => {
 describe('the model history window', () => {
   it('reads only the newest part of a long branch, and the model sees exactly what the whole branch would give it', async () => {
     const contextId = await newContext();
-    // 300 messages of 100 characters on one branch (each send queues a run; nothing runs here).
+    // 300 messages of 100 characters on one branch (each run is cancelled at once, so each send joins the path).
     const texts = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(3, '0')} ${'w'.repeat(96)}`);
-    const { result: last } = await repo.transact(contextId, (a) => texts.map((t) => send(a, t).message).at(-1)!);
+    const { result: last } = await repo.transact(contextId, (a) =>
+      texts
+        .map((t) => {
+          const { message } = send(a, t);
+          a.cancel();
+          return message;
+        })
+        .at(-1)!,
+    );
     const full = await repo.loadPath(contextId, last.id);
     expect(full).toHaveLength(300);
     const run = { id: 'run_none', triggerMessageId: last.id };

@@ -36,7 +36,7 @@ interface SnapshotRow {
  * names come from the same moment (separate reads could see a run finish in
  * between and leave the state pointing at a run not loaded). Every part is an
  * index lookup: open runs by (contextId, status), their messages by runId,
- * triggers and named rows by primary key, so a load costs what the aggregate
+ * queued questions by a partial index, triggers and named rows by primary key, so a load costs what the aggregate
  * holds, not the chat's length.
  */
 const LOAD_SQL = `
@@ -58,6 +58,8 @@ const LOAD_SQL = `
     SELECT "triggerMessageId" FROM runs
     UNION
     SELECT id FROM extra_messages
+    UNION
+    SELECT id FROM "Message" WHERE "contextId" = $1 AND status = 'queued'
   )
   SELECT
     (SELECT row_to_json(ctx) FROM ctx) AS context,

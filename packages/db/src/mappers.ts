@@ -31,6 +31,7 @@ export const toMessage = (row: Message): MessageRecord => ({
   status: row.status as MessageRecord['status'],
   runId: row.runId,
   clientMessageId: row.clientMessageId,
+  attempts: (row.attempts ?? []) as unknown as MessageRecord['attempts'],
   createdAt: row.createdAt,
 });
 export const toRun = (row: Run): RunRecord => ({ ...row, status: row.status as RunRecord['status'] });

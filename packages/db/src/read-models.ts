@@ -36,12 +36,30 @@ export class ReadModels {
   /**
    * The messages of a branch in order: the path from its head to the root,
    * paginated backwards from `beforeSeq` (newest page first, each page in
-   * order). A page is walked one primary-key lookup per message, from the head
+   * order), then, on the newest page, its queued questions. A page is walked one primary-key lookup per message, from the head
    * or from the parent of the message at `beforeSeq` (seq grows along a path:
    * a parent always exists before its child), so its cost is the page's size,
    * not the chat's length.
    */
-  async branchMessages(contextId: string, headMessageId: string | null, limit: number, beforeSeq?: number) {
+  async branchMessages(
+    contextId: string,
+    branch: { id: string; headMessageId: string | null } | null,
+    limit: number,
+    beforeSeq?: number,
+  ): Promise<{ items: MessageRecord[]; nextCursor: number | null }> {
+    // The newest page ends with the questions still waiting for their turn (off the path until their run starts).
+    const queued = branch && beforeSeq === undefined ? await this.queuedMessages(contextId, branch.id) : [];
+    const page = await this.pathPage(contextId, branch?.headMessageId ?? null, limit, beforeSeq);
+    return { items: [...page.items, ...queued], nextCursor: page.nextCursor };
+  }
+
+  /** A branch's queued questions, in the order they were sent: a partial-index read. */
+  private async queuedMessages(contextId: string, branchId: string): Promise<MessageRecord[]> {
+    const rows = await this.prisma.message.findMany({ where: { contextId, branchId, status: 'queued' }, orderBy: { seq: 'asc' } });
+    return rows.map(toMessage);
+  }
+
+  private async pathPage(contextId: string, headMessageId: string | null, limit: number, beforeSeq?: number) {
     if (!headMessageId) return { items: [] as MessageRecord[], nextCursor: null as number | null };
     const start =
       beforeSeq === undefined

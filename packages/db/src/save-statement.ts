@@ -155,9 +155,10 @@ export function buildSaveStatement(aggregate: ContextAggregate, idempotency: Ide
     }
     if (fullRows.length) {
       ctes.push(
-        `m_upd AS (UPDATE "Message" t SET parts = x.parts, status = x.status, "updatedAt" = ${p(nowIso)}::timestamp
+        `m_upd AS (UPDATE "Message" t SET parts = x.parts, status = x.status, "parentId" = x."parentId", seq = x.seq,
+          attempts = x.attempts, "updatedAt" = ${p(nowIso)}::timestamp
           FROM json_populate_recordset(null::"Message", ${jsonRows(
-            fullRows.map((m) => ({ id: m.id, parts: m.parts, status: m.status })),
+            fullRows.map((m) => ({ id: m.id, parts: m.parts, status: m.status, parentId: m.parentId, seq: m.seq, attempts: m.attempts })),
           )}::json) x WHERE t.id = x.id)`,
       );
     }
