@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { sql } from '../support/sql.ts';
 import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
+import { verifyReplay } from '../support/verify-replay.ts';
 
 const ENV = {
   LOCAL_MODEL_TOKEN_DELAY_MS: '20',
@@ -27,11 +28,12 @@ interface Row {
   status: string;
   runId: string | null;
   text: string;
+  attempts: { attempt: number; status: string; parts: { type: string; text?: string }[] }[];
 }
 const messages = (contextId: string) =>
   sql<Row>(
     databaseUrl,
-    `SELECT id, role, status, "runId", coalesce(parts->0->>'text', '') AS text FROM "Message" WHERE "contextId" = $1 ORDER BY seq`,
+    `SELECT id, role, status, "runId", coalesce(parts->0->>'text', '') AS text, attempts FROM "Message" WHERE "contextId" = $1 ORDER BY seq`,
     [contextId],
   );
 
@@ -57,9 +59,14 @@ describe('a server killed with SIGKILL mid-run', () => {
       await waitIdle(server.client('crash'), context.id, 60_000);
 
       const rows = await messages(context.id);
+      // One reply for the question: the retry answered in the interrupted reply's place, whose text is kept as attempt 1.
       const replies = rows.filter((m) => m.runId === long.run.id && m.role === 'assistant');
-      expect(replies.map((m) => m.status)).toEqual(['interrupted', 'complete']);
-      expect(replies[1]!.text.split(/\s+/).filter(Boolean)).toHaveLength(150);
+      expect(replies.map((m) => m.status)).toEqual(['complete']);
+      expect(replies[0]!.text.split(/\s+/).filter(Boolean)).toHaveLength(150);
+      expect(replies[0]!.attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'interrupted']]);
+      const before = replies[0]!.attempts[0]!.parts[0]!.text!;
+      expect(before.length).toBeGreaterThan(20);
+      expect(replies[0]!.text.startsWith(before)).toBe(true);
       const [run] = await sql<{ status: string; attempt: number }>(databaseUrl, `SELECT status, attempt FROM "Run" WHERE id = $1`, [
         long.run.id,
       ]);
@@ -81,6 +88,10 @@ describe('a server killed with SIGKILL mid-run', () => {
       [context.id],
     );
     expect(ctx).toEqual({ state: { type: 'Idle' }, activeRunId: null });
+    // The event log alone rebuilds the stored rows, the restarted replies and their attempts included.
+    const replay = await verifyReplay(databaseUrl);
+    expect(replay.output).toMatch(/verify-replay: \d+ contexts checked, 0 differ/);
+    expect(replay.code).toBe(0);
   });
 
   it('gives up after the retry limit: the run ends interrupted and the context is Idle', async () => {
@@ -121,6 +132,7 @@ describe('a server killed with SIGKILL mid-run', () => {
     server = await startServer({ databaseUrl, env });
     await waitIdle(server.client('crash'), context.id, 20_000);
     const replies = (await messages(context.id)).filter((m) => m.runId === sent.run.id && m.role === 'assistant');
-    expect(replies.map((m) => m.status)).toEqual(['interrupted', 'complete']);
+    expect(replies.map((m) => m.status)).toEqual(['complete']);
+    expect(replies[0]!.attempts.map((a) => a.status)).toEqual(['interrupted']);
   });
 });
