@@ -128,6 +128,16 @@ export const MessageItem = memo(function MessageItem({
             }
           })}
           {streaming && !hasText ? <TypingDots label="thinking" /> : null}
+          {message.attempts?.length ? (
+            <details className="message-attempts" data-testid="message-attempts">
+              <summary>Restarted after a server failure: earlier text ({message.attempts.length})</summary>
+              {message.attempts.map((a) => (
+                <div key={a.attempt} className="message-text message-plain message-attempt">
+                  {a.parts.map((p) => (p.type === 'text' ? p.text : '')).join('')}
+                </div>
+              ))}
+            </details>
+          ) : null}
           {note ? (
             <div className={`message-note note-${message.status}`} data-testid="message-note">
               {note}

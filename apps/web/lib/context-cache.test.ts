@@ -197,3 +197,29 @@ describe('branches', () => {
     expect(withPendingEdit(arrived, edit)).toBe(arrived);
   });
 });
+
+describe('queued questions and restarted replies', () => {
+  it('a queued question stays after the running reply until message.attached moves it after the head with its new seq', () => {
+    const a = message({ id: 'A', seq: 1, role: 'user' });
+    const a1 = message({ id: 'a1', seq: 3, parentId: 'A', status: 'streaming' });
+    const b = message({ id: 'B', seq: 2, role: 'user', status: 'queued' });
+    let d = applyStreamItem(detail([a, a1]), event(11, 'message.created', { message: { ...b, createdAt: NOW.toISOString() } })).detail;
+    expect(d.messages.map((m) => m.id)).toEqual(['A', 'a1', 'B']);
+    expect(d.branch?.headMessageId).toBeNull();
+    d = applyStreamItem(d, event(12, 'message.attached', { messageId: 'B', parentId: 'a1', seq: 4 })).detail;
+    expect(d.messages.map((m) => [m.id, m.seq, m.status])).toEqual([
+      ['A', 1, 'complete'],
+      ['a1', 3, 'streaming'],
+      ['B', 4, 'complete'],
+    ]);
+    expect(d.messages.at(-1)!.parentId).toBe('a1');
+    expect(d.branch?.headMessageId).toBe('B');
+  });
+
+  it('message.restarted starts the reply over and keeps the earlier text as an attempt', () => {
+    const d = applyStreamItem(detail([message({ id: 'a1', seq: 2, status: 'interrupted', parts: [{ type: 'text', text: 'half' }] })]), event(11, 'message.restarted', { messageId: 'a1', attempt: 2 })).detail;
+    const m = d.messages[0]!;
+    expect([m.status, textOfParts(m.parts)]).toEqual(['streaming', '']);
+    expect(m.attempts).toEqual([{ attempt: 1, parts: [{ type: 'text', text: 'half' }], status: 'interrupted' }]);
+  });
+});

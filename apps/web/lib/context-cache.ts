@@ -53,7 +53,9 @@ export function mergeAt(current: string, offset: number, chunk: string): string 
   return current.startsWith(merged) ? current : merged;
 }
 
-const sortBySeq = (messages: ChatMessage[]) => [...messages].sort((a, b) => a.seq - b.seq);
+/** Transcript order: the path by seq, then the questions still queued (they join the path when their run starts). */
+const sortBySeq = (messages: ChatMessage[]) =>
+  [...messages].sort((a, b) => Number(a.status === 'queued') - Number(b.status === 'queued') || a.seq - b.seq);
 
 function updateMessage(
   detail: ContextDetail,
@@ -130,8 +132,8 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
   switch (item.type) {
     case 'message.created': {
       const m = item.payload.message;
-      // The message is the new head of its branch (a later switch to that branch relies on it).
-      next = withBranchHead(next, m.branchId, m.id);
+      // The message is the new head of its branch (a later switch to that branch relies on it); a queued one is not yet.
+      if (m.status !== 'queued') next = withBranchHead(next, m.branchId, m.id);
       if (detail.branch && m.branchId !== detail.branch.id) return result(next, true, true);
       const message: ChatMessage = {
         attempts: [],
@@ -159,6 +161,26 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
     case 'message.completed': {
       const { messageId, parts } = item.payload;
       next = updateMessage(next, messageId, (m) => ({ ...m, parts, status: 'complete' }));
+      return result(next, true);
+    }
+    case 'message.attached': {
+      // A queued question's turn came: it moves after the head with its new seq.
+      const { messageId, parentId, seq } = item.payload;
+      const branchId = next.messages.find((m) => m.id === messageId)?.branchId;
+      next = updateMessage(next, messageId, (m) => ({ ...m, parentId, seq, status: 'complete' }));
+      if (branchId) next = withBranchHead(next, branchId, messageId);
+      next = { ...next, messages: sortBySeq(next.messages) };
+      return result(next, branchId === undefined);
+    }
+    case 'message.restarted': {
+      // A retried run answers again in this reply: its text starts over, the earlier text kept as an attempt.
+      const { messageId, attempt } = item.payload;
+      next = updateMessage(next, messageId, (m) => ({
+        ...m,
+        attempts: m.parts.length ? [...(m.attempts ?? []), { attempt: attempt - 1, parts: m.parts, status: m.status }] : (m.attempts ?? []),
+        parts: [],
+        status: 'streaming',
+      }));
       return result(next, true);
     }
     case 'message.interrupted': {
