@@ -217,6 +217,8 @@ describe.skipIf(!app.enabled)('accounts in Chromium', () => {
     await page.getByTestId('guest-banner').waitFor();
     const noSideScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
     expect(await noSideScroll()).toBe(true);
+    // On a phone the chat list (with the account links) is a drawer: open it first.
+    await page.getByTestId('open-drawer').click();
     await page.getByTestId('settings-link').click();
     await page.waitForURL(/\/settings$/);
     await page.getByLabel('New token name').waitFor();

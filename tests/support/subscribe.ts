@@ -30,6 +30,7 @@ export function subscribe(client: Client, contextId: string, lastEventId?: strin
         texts.set(messageId, have.slice(0, offset) + text);
       }
       if (item.type === 'message.completed') texts.set(item.payload.messageId, textOf(item.payload.parts));
+      if (item.type === 'message.restarted') texts.set(item.payload.messageId, '');
     } else if (item.type === 'context.snapshot') {
       lastSeq = item.afterSeq; // the state as of this seq: events continue after it
     } else if (item.type === 'message.snapshot') {

@@ -91,6 +91,8 @@ export const eventsRouter = router({
           const { messageId, offset, text } = event.payload;
           sent.set(messageId, Math.max(sent.get(messageId) ?? 0, offset + text.length));
         }
+        // A retried run answers again in this reply: its text starts over from 0.
+        if (event.type === 'message.restarted') sent.set(event.payload.messageId, 0);
         return tracked(String(event.seq), { kind: 'event', ...publicEvent(event) } as StreamItem);
       };
 
