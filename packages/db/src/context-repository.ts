@@ -36,8 +36,8 @@ interface SnapshotRow {
  * names come from the same moment (separate reads could see a run finish in
  * between and leave the state pointing at a run not loaded). Every part is an
  * index lookup: open runs by (contextId, status), their messages by runId,
- * queued questions by a partial index, triggers and named rows by primary key, so a load costs what the aggregate
- * holds, not the chat's length.
+ * queued questions by a partial index, triggers and named rows by primary
+ * key, so a load costs what the aggregate holds, not the chat's length.
  */
 const LOAD_SQL = `
   WITH ctx AS (SELECT * FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL),

@@ -36,8 +36,9 @@ export class ReadModels {
   /**
    * The messages of a branch in order: the path from its head to the root,
    * paginated backwards from `beforeSeq` (newest page first, each page in
-   * order), then, on the newest page, its queued questions. A page is walked one primary-key lookup per message, from the head
-   * or from the parent of the message at `beforeSeq` (seq grows along a path:
+   * order), then, on the newest page, its queued questions. A page is
+   * walked one primary-key lookup per message, from the head or from the
+   * parent of the message at `beforeSeq` (seq grows along a path:
    * a parent always exists before its child), so its cost is the page's size,
    * not the chat's length.
    */
@@ -48,8 +49,10 @@ export class ReadModels {
     beforeSeq?: number,
   ): Promise<{ items: MessageRecord[]; nextCursor: number | null }> {
     // The newest page ends with the questions still waiting for their turn (off the path until their run starts).
-    const queued = branch && beforeSeq === undefined ? await this.queuedMessages(contextId, branch.id) : [];
-    const page = await this.pathPage(contextId, branch?.headMessageId ?? null, limit, beforeSeq);
+    const [queued, page] = await Promise.all([
+      branch && beforeSeq === undefined ? this.queuedMessages(contextId, branch.id) : [],
+      this.pathPage(contextId, branch?.headMessageId ?? null, limit, beforeSeq),
+    ]);
     return { items: [...page.items, ...queued], nextCursor: page.nextCursor };
   }
 
