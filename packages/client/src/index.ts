@@ -19,13 +19,13 @@ export type { AppRouter, RouterInputs, RouterOutputs, StreamItem };
 /** How the client retries a call the server could not take (SERVICE_BUSY) or that got no answer. */
 export interface RetryOptions {
   /** Attempts in all, the first one included (default 12). */
-  attempts?: number;
+  attempts?: number | undefined;
   /** Give up once this much time has passed since the first attempt (default 60 s). */
-  budgetMs?: number;
+  budgetMs?: number | undefined;
   /** Longest single pause (default 5 s). */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** Called before each retry (for logs and tests). */
-  onRetry?: (info: { path: string; type: Operation['type']; attempt: number; delayMs: number; reason: RetryReason; error: TRPCClientError<AppRouter> }) => void;
+  onRetry?: ((info: { path: string; type: Operation['type']; attempt: number; delayMs: number; reason: RetryReason; error: TRPCClientError<AppRouter> }) => void) | undefined;
 }
 
 export type RetryReason = 'service_busy' | 'network';
@@ -38,17 +38,17 @@ export interface ChatClientOptions {
   /** The server's base URL (`http://localhost:3000`) or its tRPC endpoint (`.../api/trpc`). */
   url: string;
   /** An API token (apiToken.create, or the web app's settings): sent as `Authorization: Bearer <token>`. */
-  token?: string;
+  token?: string | undefined;
   /** More headers for every request (a function is called per request, and may be async). */
-  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>) | undefined;
   /** The fetch used for every request, the subscriptions' included (default: the global fetch). */
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /** For subscriptions where there is no global EventSource (Node 20, 22 and 24: pass the `eventsource` package's). */
-  EventSource?: EventSourceConstructor;
+  EventSource?: EventSourceConstructor | undefined;
   /** false: one HTTP request per call instead of batching calls made together. */
-  batch?: boolean;
+  batch?: boolean | undefined;
   /** Retries of SERVICE_BUSY and network failures (default on); false: none. */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | false | undefined;
 }
 
 /**
@@ -288,19 +288,19 @@ export function newId(): string {
 
 export interface ActionOptions {
   /** The action's idempotency key (default: a new one, reused by every retry of this call). */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
   /** Attempts in all for failures the server may have applied (network, 5xx); default 6. */
-  attempts?: number;
-  signal?: AbortSignal;
+  attempts?: number | undefined;
+  signal?: AbortSignal | undefined;
   /** Called before each retry of this action. */
-  onRetry?: (info: { attempt: number; delayMs: number; error: ChatError }) => void;
+  onRetry?: ((info: { attempt: number; delayMs: number; error: ChatError }) => void) | undefined;
 }
 
 export interface SendOptions extends ActionOptions {
   /** The id of your optimistic copy (default: a new one); the server never stores one twice per chat. */
-  clientMessageId?: string;
+  clientMessageId?: string | undefined;
   /** Edit this earlier user message instead (forks a branch). */
-  editOfMessageId?: string;
+  editOfMessageId?: string | undefined;
 }
 
 export type SendResult = RouterOutputs['chat']['sendMessage'] & { clientMessageId: string; idempotencyKey: string };
@@ -337,14 +337,14 @@ export interface WatchItem {
 
 export interface WatchOptions {
   /** The seq of the last event you have (a `WatchItem.lastSeq`); absent: a `context.snapshot` first, then live. */
-  lastEventId?: string | number | null;
+  lastEventId?: string | number | null | undefined;
   /** Replies you already have (a previous watch's `replies`): their text is not sent to you again. */
-  replies?: Array<Pick<Reply, 'messageId' | 'text'> & Partial<Reply>>;
-  signal?: AbortSignal;
+  replies?: Array<Pick<Reply, 'messageId' | 'text'> & Partial<Reply>> | undefined;
+  signal?: AbortSignal | undefined;
   /** Reconnect (from the last seq) after a failure the server may recover from (network, SERVICE_BUSY, 5xx); default true. */
-  reconnect?: boolean;
+  reconnect?: boolean | undefined;
   /** Called when the stream is (re)connecting or connected. */
-  onConnectionState?: (state: 'connecting' | 'live' | 'reconnecting', error?: ChatError) => void;
+  onConnectionState?: ((state: 'connecting' | 'live' | 'reconnecting', error?: ChatError) => void) | undefined;
 }
 
 export interface ChatHelpers {
