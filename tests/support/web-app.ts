@@ -60,3 +60,13 @@ export async function send(page: Page, text: string) {
   await page.getByTestId('composer').fill(text);
   await page.getByTestId('send').click();
 }
+
+/** A screenshot of the page, kept as test-results/screens/<name>.png (and in SCREENSHOT_DIR, if set). */
+export async function screenshot(page: Page, name: string) {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const image = await page.screenshot();
+  for (const dir of [path.join(ROOT, 'test-results/screens'), process.env.SCREENSHOT_DIR].filter((d): d is string => !!d)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${name}.png`), image);
+  }
+}

@@ -2,9 +2,13 @@
 
 import { code } from '@streamdown/code';
 import { memo } from 'react';
-import { Streamdown } from 'streamdown';
+import { Streamdown, type Components } from 'streamdown';
 
 const plugins = { code };
+/** Bold as <strong> (streamdown's own is a styled <span>, which says nothing to a screen reader). */
+const components: Components = {
+  strong: ({ node: _node, ...props }) => <strong data-streamdown="strong" {...props} />,
+};
 /** Code blocks get a copy button; the rest of streamdown's controls (downloads, fullscreen) stay off. */
 const controls = { code: { copy: true, download: false }, table: { copy: true, download: false, fullscreen: false }, mermaid: false, image: false } as const;
 
@@ -22,6 +26,7 @@ export const Markdown = memo(function Markdown({ text, streaming }: { text: stri
       isAnimating={streaming}
       plugins={plugins}
       controls={controls}
+      components={components}
       shikiTheme={['github-light', 'github-dark']}
     >
       {text}
