@@ -65,6 +65,17 @@ describe('@chat/client installed from its tarball outside the workspace', () => 
     expect(existsSync(path.join(dir, 'app/node_modules/@chat/api'))).toBe(false);
   });
 
+  it("the READMEs' example is the tested program's first part, as written", () => {
+    const program = readFileSync(path.join(OUTSIDE, 'main.ts'), 'utf8');
+    const [start, end] = ['// --- README example: start ---\n', '// --- README example: end ---'];
+    const example = program.slice(program.indexOf(start) + start.length, program.indexOf(end)).trim();
+    expect(example.startsWith('const chat = createChatClient({')).toBe(true);
+    expect(example).toContain('chat.watch(');
+    for (const readme of ['README.md', 'packages/client/README.md']) {
+      expect(readFileSync(path.join(ROOT, readme), 'utf8'), readme).toContain(example);
+    }
+  });
+
   it('type-checks a strict program against the installed types', async () => {
     const app = path.join(dir, 'app');
     const tsc = (...args: string[]) =>
