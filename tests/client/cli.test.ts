@@ -159,17 +159,35 @@ describe('examples/cli through its stdin and stdout', () => {
     expect(cli.out).toContain('[bye]');
   });
 
-  it('lists the chats to pick one by number', async () => {
+  it('lists the chats to pick one by number, follows a reply already under way, and shows what is sent elsewhere', async () => {
     const { context } = await client.context.create.mutate({ title: 'Picked by number' });
+    // A reply started before the CLI opens the chat, waiting for an approval (so it is surely still under way).
+    await client.send(context.id, '/tool save_note {"title":"Before","body":"the CLI opened"}');
+    await waitFor(async () => (await client.context.state.query({ contextId: context.id })).state.type === 'AwaitingToolApproval', { what: 'the approval' });
+
     const cli = new Cli([]);
     await cli.until('Your chats:');
     const prompt = await cli.until('pick a chat');
-    const listing = cli.out.slice(0, prompt);
-    const entry = listing.split('\n').find((l) => l.includes(context.id))!;
+    const entry = cli.out.slice(0, prompt).split('\n').find((l) => l.includes(context.id))!;
     expect(entry).toContain('Picked by number');
     cli.child.stdin.write(`${/^\s*(\d+)\)/.exec(entry)![1]}\n`);
-    expect(await cli.opened()).toBe(context.id);
-    // An earlier chat's history is shown when opened (the first test's chat is listed too, not opened here).
+    const opened = await cli.until(/\[chat \S+\]/);
+    expect(cli.out.slice(opened)).toMatch(new RegExp(`^\\[chat ${context.id}\\]`));
+    await cli.until('[a reply is under way]', opened);
+    await cli.until('[approve tool save_note? y/n] ', opened);
+    const answered = await cli.say('y');
+    expect(answered).toContain('[tool save_note succeeded:');
+    expect(printedReply(answered)).toBe((await lastReply(context.id)).text);
+
+    // The chat is live: a message sent elsewhere (here: another client) and its reply show up.
+    const from = cli.out.length;
+    await client.send(context.id, 'sent from the web app /long 30');
+    const shown = await cli.until('[from elsewhere] you: sent from the web app /long 30', from);
+    await waitIdle(client, context.id);
+    const stored = await lastReply(context.id);
+    await cli.until(stored.text, shown);
+    expect(printedReply(cli.out.slice(shown))).toBe(stored.text);
+
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
   });
@@ -268,16 +286,14 @@ describe('examples/cli through its stdin and stdout', () => {
     }
   });
 
-  it('says what is wrong with the token in words and exits non-zero', async () => {
+  it('says what is wrong (no token, a wrong token, an unknown chat) in words and exits non-zero', async () => {
     const missing = new Cli([], { CHAT_TOKEN: '' });
+    const wrong = new Cli([], { CHAT_TOKEN: 'chat_not-a-real-token' });
+    const unknown = new Cli(['--chat', 'ctx_does_not_exist']);
     expect(await missing.exited).toBe(2);
     expect(missing.err).toContain('CHAT_TOKEN is not set');
-
-    const wrong = new Cli([], { CHAT_TOKEN: 'chat_not-a-real-token' });
     expect(await wrong.exited).toBe(1);
     expect(wrong.err).toContain('the server did not accept CHAT_TOKEN');
-
-    const unknown = new Cli(['--chat', 'ctx_does_not_exist']);
     expect(await unknown.exited).toBe(1);
     expect(unknown.err).toContain('there is no such chat');
   });

@@ -12,7 +12,7 @@
  * `[approve tool NAME? y/n] `, `[tool NAME succeeded: ...]`, `[cancelled]`,
  * `[reconnecting]` / `[reconnected]`.
  */
-import { ChatError, createChatClient, type ChatClient, type Reply, type WatchItem, type WatchOptions } from '@chat/client';
+import { ChatError, createChatClient, newId, type ChatClient, type Reply, type WatchItem, type WatchOptions } from '@chat/client';
 import { EventSource } from 'eventsource';
 import readline from 'node:readline';
 import { describeError, isFatal } from './errors.ts';
@@ -199,7 +199,7 @@ async function main() {
   const client: ChatClient = createChatClient({
     url,
     token,
-    EventSource: EventSource as never,
+    EventSource,
     // A CLI should say so soon when the server is away, not retry for a minute.
     retry: { budgetMs: 15_000 },
   });
@@ -228,6 +228,8 @@ async function main() {
   const endedRuns = new Map<string, RunEnd>();
   const pending = new Map<string, PendingCall>();
   const toolNames = new Map<string, string>();
+  /** The clientMessageIds of what this CLI sent: other user messages were typed elsewhere (the web app, another terminal). */
+  const sentHere = new Set<string>();
   let changed: (() => void) | null = null;
   const nextChange = () => new Promise<void>((resolve) => (changed = resolve));
   const notify = () => {
@@ -240,6 +242,13 @@ async function main() {
     if (reply && appended) printReplyText(reply, appended);
     if (item.kind !== 'event') return;
     switch (item.type) {
+      case 'message.created': {
+        const m = item.payload.message;
+        if (m.role === 'user' && !(m.clientMessageId && sentHere.has(m.clientMessageId))) {
+          line(`[from elsewhere] you: ${short(m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('').replace(/\s+/g, ' '), 200)}`);
+        }
+        break;
+      }
       case 'tool.requested': {
         const call = item.payload.toolCall;
         toolNames.set(call.id, call.name);
@@ -465,7 +474,10 @@ async function main() {
     // A reply already under way (started elsewhere, or before this CLI restarted): follow it first.
     const active = opened.state.activeRun;
     if (active) {
-      for (const call of opened.state.pendingToolCalls) pending.set(call.id, { ...call, runId: active.id });
+      for (const call of opened.state.pendingToolCalls) {
+        toolNames.set(call.id, call.name);
+        pending.set(call.id, { ...call, runId: active.id });
+      }
       line('[a reply is under way]');
       await followRun(active.id);
     }
@@ -483,10 +495,12 @@ async function main() {
     if (!text.trim()) continue;
     phase = 'sending';
     let runId: string;
+    const clientMessageId = newId();
+    sentHere.add(clientMessageId);
     try {
       ({
         run: { id: runId },
-      } = await client.send(contextId, text));
+      } = await client.send(contextId, text, { clientMessageId }));
     } catch (error) {
       phase = 'prompt';
       interruptedWhileSending = false;
