@@ -259,10 +259,12 @@ async function main() {
       case 'tool.decided': {
         const { toolCallId, status } = item.payload;
         pending.delete(toolCallId);
+        const name = toolNames.get(toolCallId) ?? toolCallId;
         if (turn?.askingAbout === toolCallId) {
+          // Decided while we were asking: in another window, or it waited too long.
           turn.ask?.abort();
-          line(`[tool ${toolNames.get(toolCallId) ?? toolCallId} ${status} elsewhere]`);
-        } else if (status === 'denied' || status === 'expired') line(`[tool ${toolNames.get(toolCallId) ?? toolCallId} ${status}]`);
+          line(status === 'expired' ? `[tool ${name} expired: it waited too long for an answer]` : `[tool ${name} ${status} elsewhere]`);
+        } else if (status === 'denied' || status === 'expired') line(`[tool ${name} ${status}]`);
         break;
       }
       case 'tool.finished': {
