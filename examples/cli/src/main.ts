@@ -238,8 +238,57 @@ async function main() {
     c?.();
   };
 
-  const handle = ({ item, reply, appended }: WatchItem) => {
-    if (reply && appended) printReplyText(reply, appended);
+  /** Characters of each reply printed so far. */
+  const shown = new Map<string, number>();
+  /** Replies of runs that stopped (cancelled, failed): their text is the stored one, anything streamed late is not theirs. */
+  const closed = new Set<string>();
+  const show = (reply: Reply) => {
+    if (closed.has(reply.messageId)) return;
+    const have = shown.get(reply.messageId) ?? 0;
+    if (reply.text.length > have) {
+      printReplyText(reply, reply.text.slice(have));
+      lastTextAt = Date.now();
+    }
+    shown.set(reply.messageId, Math.max(have, reply.text.length));
+  };
+  /** When a reply's text was last printed. */
+  let lastTextAt = 0;
+  /**
+   * A cancelled run's last words are stored (and streamed) by its worker just
+   * after the cancel: wait until the reply has been quiet a moment (at most a
+   * few seconds), so they come before `[cancelled]` rather than after the prompt.
+   */
+  const quiet = async (quietMs = 400, maxMs = 3_000) => {
+    const began = Date.now();
+    for (;;) {
+      const idle = Date.now() - Math.max(lastTextAt, began);
+      if (idle >= quietMs || Date.now() - began >= maxMs) return;
+      await new Promise((r) => setTimeout(r, quietMs - idle));
+    }
+  };
+  /** After a run stopped: the rest of its stored partial reply if the stream has not brought all of it; then its replies are closed. */
+  const settle = async (runId: string) => {
+    try {
+      const { messages } = await client.context.get.query({ contextId });
+      for (const m of messages.filter((m) => m.runId === runId && m.role === 'assistant')) {
+        closed.add(m.id);
+        const text = m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+        const have = shown.get(m.id) ?? 0;
+        if (text.length > have) printReplyText({ messageId: m.id, runId, text, status: m.status, done: true }, text.slice(have));
+        shown.set(m.id, Math.max(have, text.length));
+      }
+    } catch {
+      // Only the last words of a stopped reply are at stake: what streamed stays on screen.
+    }
+  };
+
+  const handle = ({ item, reply }: WatchItem) => {
+    if (item.kind === 'event' && item.type === 'message.restarted' && !closed.has(item.payload.messageId)) {
+      // The server retried the run after a failure: the reply starts over.
+      shown.set(item.payload.messageId, 0);
+      line('[the server restarted this reply after a failure; it starts over]');
+    }
+    if (reply) show(reply);
     if (item.kind !== 'event') return;
     switch (item.type) {
       case 'message.created': {
@@ -379,6 +428,8 @@ async function main() {
       for (;;) {
         const end = endedRuns.get(runId);
         if (end) {
+          if (end.status === 'cancelled') await quiet();
+          if (end.status !== 'completed') await settle(runId);
           if (end.status === 'cancelled') line('[cancelled]');
           else if (end.status === 'failed') line(`[the reply failed: ${end.message}]`);
           else if (end.status === 'interrupted') line(`[the reply was interrupted: ${end.message}]`);
@@ -472,6 +523,7 @@ async function main() {
     const replies = opened.messages
       .filter((m) => m.role === 'assistant' && m.status !== 'streaming' && m.status !== 'queued')
       .map((m) => ({ messageId: m.id, runId: m.runId, text: m.parts.map((p) => (p.type === 'text' ? p.text : '')).join(''), status: m.status, done: true }));
+    for (const r of replies) shown.set(r.messageId, r.text.length);
     void watchForever({ lastEventId: opened.context.lastEventSeq, replies });
     // A reply already under way (started elsewhere, or before this CLI restarted): follow it first.
     const active = opened.state.activeRun;
