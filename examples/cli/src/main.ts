@@ -240,6 +240,8 @@ async function main() {
 
   /** Characters of each reply printed so far. */
   const shown = new Map<string, number>();
+  /** When a reply's text was last printed. */
+  let lastTextAt = 0;
   /** Replies of runs that stopped (cancelled, failed): their text is the stored one, anything streamed late is not theirs. */
   const closed = new Set<string>();
   const show = (reply: Reply) => {
@@ -251,8 +253,6 @@ async function main() {
     }
     shown.set(reply.messageId, Math.max(have, reply.text.length));
   };
-  /** When a reply's text was last printed. */
-  let lastTextAt = 0;
   /**
    * A cancelled run's last words are stored (and streamed) by its worker just
    * after the cancel: wait until the reply has been quiet a moment (at most a
