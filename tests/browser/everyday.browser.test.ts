@@ -7,13 +7,16 @@ import { newChat, screenshot as shot, send, useWebApp, waitLive } from '../suppo
  * with copy buttons, a new chat created only with its first message, the
  * chat list (rename, delete, search, paging through 150 chats), honest
  * status words, Escape stops, a failed reply's error cleared by the next
- * success, and the offline indicator.
+ * success, the offline indicator, and the "< 1/2 >" switcher where the
+ * transcript forks.
  */
 const app = useWebApp();
 
 const waitIdle = (page: Page) =>
   expect.poll(() => page.getByTestId('context-state').getAttribute('data-state'), { timeout: 20_000 }).toBe('Idle');
 
+const messages = (page: Page, role: string) => page.locator(`[data-testid="message"][data-role="${role}"]`);
+const textsOf = (page: Page, role: string) => messages(page, role).getByTestId('message-text').allInnerTexts();
 const replies = (page: Page) => page.locator('[data-testid="message"][data-role="assistant"]');
 
 /** A tRPC mutation from the page, as its own session: the `json` of the result. */
@@ -123,7 +126,7 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
     // Copy on the code block copies the code; Copy on the message copies its Markdown.
     await replies(page).first().locator('[data-streamdown="code-block"]').getByRole('button', { name: /copy/i }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('const answer = 42;\n');
-    await replies(page).first().getByRole('button', { name: /^⧉ Copy$|^Copy$/ }).click();
+    await replies(page).first().getByRole('button', { name: 'Copy', exact: true }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(`You said: "${markdown}"`);
     await expect.poll(() => replies(page).first().getByTestId('copy-message').innerText()).toContain('Copied');
     await shot(page, 'desktop-light-markdown');
@@ -294,5 +297,58 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
     await browserContext.setOffline(false);
     await waitLive(page);
     expect(await connection.innerText()).toBe('Live');
+  });
+
+  it('where the transcript forks, "< 1/2 >" on that message switches between its versions: an edited question and a regenerated earlier reply', async () => {
+    const page = await newPage({ viewport: { width: 1280, height: 800 } });
+    const url = await newChat(page, app.server.url);
+    await send(page, 'the first question');
+    await waitIdle(page);
+    await send(page, 'the second question');
+    await expect.poll(() => messages(page, 'assistant').nth(1).getAttribute('data-status'), { timeout: 20_000 }).toBe('complete');
+    await waitIdle(page);
+    expect(await page.getByTestId('variant-nav').count()).toBe(0);
+
+    // Regenerate the first reply (not the latest): a fork after the first question.
+    const firstReply = messages(page, 'assistant').first();
+    await firstReply.hover();
+    await firstReply.getByRole('button', { name: /Regenerate/ }).click();
+    await expect.poll(() => textsOf(page, 'user'), { timeout: 20_000 }).toEqual(['the first question']);
+    await expect.poll(() => messages(page, 'assistant').first().getAttribute('data-status'), { timeout: 20_000 }).toBe('complete');
+    await waitIdle(page);
+    const nav = messages(page, 'assistant').first().getByTestId('variant-nav');
+    await expect.poll(() => nav.getByTestId('variant-label').innerText(), { timeout: 15_000 }).toBe('2/2');
+
+    await nav.getByRole('button', { name: 'Previous version' }).click();
+    await expect.poll(() => textsOf(page, 'user'), { timeout: 15_000 }).toEqual(['the first question', 'the second question']);
+    await expect.poll(() => messages(page, 'assistant').first().getByTestId('variant-label').innerText(), { timeout: 15_000 }).toBe('1/2');
+    expect(await messages(page, 'assistant').first().getByRole('button', { name: 'Previous version' }).isDisabled()).toBe(true);
+
+    // Edit the second question: a fork there, with its own switcher.
+    const second = messages(page, 'user').nth(1);
+    await second.hover();
+    await second.getByRole('button', { name: /Edit/ }).click();
+    await page.getByTestId('edit-composer').fill('the second question, edited');
+    await page.getByTestId('save-edit').click();
+    await expect.poll(() => textsOf(page, 'user'), { timeout: 20_000 }).toEqual(['the first question', 'the second question, edited']);
+    await expect.poll(() => messages(page, 'assistant').nth(1).getAttribute('data-status'), { timeout: 20_000 }).toBe('complete');
+    await waitIdle(page);
+    const editedNav = messages(page, 'user').nth(1).getByTestId('variant-nav');
+    await expect.poll(() => editedNav.getByTestId('variant-label').innerText(), { timeout: 15_000 }).toBe('2/2');
+    // The first reply's fork is still there, shown as its first version.
+    expect(await messages(page, 'assistant').first().getByTestId('variant-label').innerText()).toBe('1/2');
+    await shot(page, 'desktop-light-branches');
+
+    await editedNav.getByRole('button', { name: 'Previous version' }).click();
+    await expect.poll(() => textsOf(page, 'user'), { timeout: 15_000 }).toEqual(['the first question', 'the second question']);
+    await expect.poll(() => messages(page, 'user').nth(1).getByTestId('variant-label').innerText()).toBe('1/2');
+
+    // The switch is the server's: a reload shows the same versions.
+    await page.goto(url);
+    await waitLive(page);
+    await expect.poll(() => textsOf(page, 'user'), { timeout: 15_000 }).toEqual(['the first question', 'the second question']);
+    await expect.poll(() => messages(page, 'user').nth(1).getByTestId('variant-label').innerText(), { timeout: 15_000 }).toBe('1/2');
+    await messages(page, 'user').nth(1).getByRole('button', { name: 'Next version' }).click();
+    await expect.poll(() => textsOf(page, 'user'), { timeout: 15_000 }).toEqual(['the first question', 'the second question, edited']);
   });
 });

@@ -30,7 +30,6 @@ export function ApprovalCard({ call, phase, onDecide }: Props) {
           </span>
         ) : null}
       </div>
-      <pre className="tool-json">{prettyJson(call.args)}</pre>
       {phase.kind === 'failed' ? (
         <p className="inline-error" role="alert">
           {phase.error}
@@ -82,6 +81,8 @@ export function ApprovalCard({ call, phase, onDecide }: Props) {
           </button>
         </div>
       )}
+      {/* The decision first, the arguments under it: in the bounded panel a card's buttons are seen before its JSON scrolls. */}
+      <pre className="tool-json">{prettyJson(call.args)}</pre>
     </div>
   );
 }

@@ -201,7 +201,17 @@ function ContextItem({ context }: { context: ContextSummary }) {
             ✎
           </button>
           <button type="button" className="icon-button" data-testid="delete-chat" aria-label="Delete chat" title="Delete" onClick={() => setMode('confirm-delete')}>
-            🗑
+            {/* An SVG, not the emoji: without an emoji font it was an empty box. */}
+            <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden>
+              <path
+                d="M2.5 4h11M6 4V2.5h4V4M4 4l.7 9.2a1 1 0 0 0 1 .8h4.6a1 1 0 0 0 1-.8L12 4M6.8 6.5v5M9.2 6.5v5"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="1.3"
+                strokeLinecap="round"
+                strokeLinejoin="round"
+              />
+            </svg>
           </button>
         </div>
       )}

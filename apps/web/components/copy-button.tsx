@@ -24,7 +24,20 @@ export function CopyButton({ text, label = 'Copy', testId = 'copy-message' }: { 
         timer.current = setTimeout(() => setState('idle'), 1500);
       }}
     >
-      {state === 'copied' ? '✓ Copied' : state === 'failed' ? 'Copy failed' : `⧉ ${label}`}
+      {state === 'copied' ? (
+        '✓ Copied'
+      ) : state === 'failed' ? (
+        'Copy failed'
+      ) : (
+        <>
+          {/* An SVG, not a symbol character: fonts without it showed an empty box. */}
+          <svg className="button-icon" viewBox="0 0 16 16" width="13" height="13" aria-hidden>
+            <rect x="5.5" y="5.5" width="8" height="8" rx="1.5" fill="none" stroke="currentColor" strokeWidth="1.4" />
+            <path d="M10.5 3.5v-.5A1.5 1.5 0 0 0 9 1.5H4A1.5 1.5 0 0 0 2.5 3v5A1.5 1.5 0 0 0 4 9.5h.5" fill="none" stroke="currentColor" strokeWidth="1.4" />
+          </svg>
+          {label}
+        </>
+      )}
     </button>
   );
 }
