@@ -32,9 +32,14 @@ type ServerMessage = RouterOutputs['context']['get']['messages'][number];
  *   `sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses`)
  *   calls `chat.approveTools` and streams the rest of the run.
  * - `stop()` -> `chat.cancel`: the server keeps the partial reply (cancelled).
+ *   A reconnect the SDK aborts only to start a newer one (useChat's `resume`
+ *   under React strict mode) is not a stop and cancels nothing.
  * - `resumeStream()` -> `reconnectToStream`: the active run replayed through
  *   `events.onContext` from the seq before it (the text once, never twice),
  *   then live; null when nothing is streaming.
+ * - Errors are `ChatError`s with the server's `appCode`.
+ *
+ * Make one transport per chat view and keep it (`useState(() => new ChatServerTransport(...))`).
  */
 export class ChatServerTransport<UI_MESSAGE extends UIMessage = UIMessage> implements ChatTransport<UI_MESSAGE> {
   /** A reconnect replays the run from its start: the SDK rebuilds the message from it. */
