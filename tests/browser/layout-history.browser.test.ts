@@ -94,12 +94,6 @@ describe.skipIf(!app.enabled)('long transcripts and forks in Chromium', () => {
     await expect.poll(() => scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(80);
 
     // To the top: where the first visible message is, measured before anything loads.
-    const firstVisible = () =>
-      scroller.evaluate((el) => {
-        const top = el.getBoundingClientRect().top;
-        const first = [...el.querySelectorAll('[data-testid="message"]')].find((m) => m.getBoundingClientRect().bottom > top + 1)!;
-        return { id: first.getAttribute('data-message-id'), offset: first.getBoundingClientRect().top - top };
-      });
     const before = await scroller.evaluate((el) => {
       el.scrollTop = 0;
       const top = el.getBoundingClientRect().top;
@@ -116,8 +110,7 @@ describe.skipIf(!app.enabled)('long transcripts and forks in Chromium', () => {
     const offsetNow = () =>
       anchored.evaluate((m) => m.getBoundingClientRect().top - m.closest('[data-testid="message-scroller"]')!.getBoundingClientRect().top);
     await expect.poll(async () => Math.abs((await offsetNow()) - before.offset)).toBeLessThan(4);
-    // ... and the reader sees it, not the first message of the chat.
-    expect((await firstVisible()).id).toBe(before.id);
+    // ... with the earlier messages above it, not on screen in its place.
     expect(await scroller.evaluate((el) => el.scrollTop)).toBeGreaterThan(200);
     await screenshot(page, 'desktop-light-long-chat');
   }, 85_000);
