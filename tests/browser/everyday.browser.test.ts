@@ -114,6 +114,8 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
     expect(await reply.locator('table th').allInnerTexts()).toEqual(['Name', 'Value']);
     expect(await reply.locator('table tbody tr').count()).toBe(2);
     expect(await reply.locator('table tbody td').first().innerText()).toBe('alpha');
+    // The table is the table: no unstyled controls drawn over it.
+    expect(await reply.locator('[data-streamdown="table-wrapper"] button').count()).toBe(0);
     expect(await reply.locator('pre code').innerText()).toContain('const answer = 42;');
     // Highlighted: the code's tokens are coloured spans, and code is monospace.
     const tokenColours = () =>

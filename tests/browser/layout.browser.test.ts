@@ -216,6 +216,10 @@ describe.skipIf(!app.enabled)('the layout in Chromium', () => {
     const replyText = messages(page, 'assistant').first().getByTestId('message-text');
     expect(lightness(await replyText.evaluate((el) => getComputedStyle(el).color))).toBeGreaterThan(0.6);
     expect(lightness(await page.getByTestId('composer').evaluate((el) => getComputedStyle(el).color))).toBeGreaterThan(0.6);
+    // The code keeps its highlighting, in the dark theme's colours.
+    const tokenColours = () =>
+      replyText.locator('pre code span span').evaluateAll((spans) => [...new Set(spans.map((s) => getComputedStyle(s).color))]);
+    await expect.poll(async () => (await tokenColours()).length).toBeGreaterThanOrEqual(3);
     expect(await page.getByTestId('theme-toggle').getAttribute('aria-label')).toBe('Switch to light mode');
 
     await page.goto(url);

@@ -9,8 +9,12 @@ const plugins = { code };
 const components: Components = {
   strong: ({ node: _node, ...props }) => <strong data-streamdown="strong" {...props} />,
 };
-/** Code blocks get a copy button; the rest of streamdown's controls (downloads, fullscreen) stay off. */
-const controls = { code: { copy: true, download: false }, table: { copy: true, download: false, fullscreen: false }, mermaid: false, image: false } as const;
+/**
+ * Code blocks get a copy button; the rest of streamdown's controls stay off: downloads, fullscreen,
+ * and the table's copy menu, whose dropdown is laid out by Tailwind classes this app does not have
+ * (its button sat unstyled over the table's corner). The message's own Copy copies a table's Markdown.
+ */
+const controls = { code: { copy: true, download: false }, table: { copy: false, download: false, fullscreen: false }, mermaid: false, image: false } as const;
 
 /**
  * An assistant reply as Markdown (streamdown: GitHub Markdown, half-finished
