@@ -9,6 +9,7 @@ import {
   PrismaContextRepository,
   PrismaRunQueue,
   ReadModels,
+  type DatabaseConnection,
 } from '@chat/db';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -35,7 +36,10 @@ export type Services = Awaited<ReturnType<typeof startServices>>;
 
 export const uuidIds: Ids = { next: (kind) => `${kind}_${randomUUID().replaceAll('-', '')}` };
 
-export async function startServices(config: Config, opts: { rootDir?: string; migrate?: boolean; worker?: boolean } = {}) {
+export async function startServices(
+  config: Config,
+  opts: { rootDir?: string; migrate?: boolean; worker?: boolean; onDatabaseConnection?: (client: DatabaseConnection) => void } = {},
+) {
   const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
   const rootDir = opts.rootDir ?? process.cwd();
   const database = await ensureDatabase({
@@ -53,6 +57,7 @@ export async function startServices(config: Config, opts: { rootDir?: string; mi
     poolWaitMs: config.DB_POOL_WAIT_MS,
     // With the embedded server an outage is reported once by its supervisor, not once per pooled connection.
     onIdleError: (error) => log[database.embedded ? 'debug' : 'warn']({ error: error.message }, 'idle database connection lost'),
+    ...(opts.onDatabaseConnection ? { onConnect: opts.onDatabaseConnection } : {}),
   });
   const prisma = db.prisma;
   const metrics = createMetrics({ prisma, pool: db.pool, log: (msg, data) => log.debug(data ?? {}, msg) });

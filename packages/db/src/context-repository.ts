@@ -38,6 +38,10 @@ interface SnapshotRow {
  * index lookup: open runs by (contextId, status), their messages by runId,
  * queued questions by a partial index, triggers and named rows by primary
  * key, so a load costs what the aggregate holds, not the chat's length.
+ * Sets of ids travel as arrays (`= ANY(ARRAY(SELECT ...))`), not as `IN
+ * (subquery)` joins: in a chat of thousands of runs the planner would hash
+ * all of them for a join, where the array is a handful of index lookups
+ * (tests/scale/bounded-reads.test.ts).
  */
 const LOAD_SQL = `
   WITH ctx AS (SELECT * FROM "Context" WHERE id = $1 AND "deletedAt" IS NULL),
@@ -49,11 +53,11 @@ const LOAD_SQL = `
   run_ids AS (
     SELECT id FROM "Run" WHERE "contextId" = $1 AND status = ANY($2::text[])
     UNION
-    SELECT id FROM "Run" WHERE "contextId" = $1 AND (id = ANY($4::text[]) OR id IN (SELECT "runId" FROM extra_messages))
+    SELECT id FROM "Run" WHERE "contextId" = $1 AND id = ANY($4::text[] || ARRAY(SELECT "runId" FROM extra_messages WHERE "runId" IS NOT NULL))
   ),
-  runs AS (SELECT * FROM "Run" WHERE id IN (SELECT id FROM run_ids)),
+  runs AS (SELECT * FROM "Run" WHERE id = ANY(ARRAY(SELECT id FROM run_ids))),
   message_ids AS (
-    SELECT id FROM "Message" WHERE "runId" IN (SELECT id FROM run_ids)
+    SELECT id FROM "Message" WHERE "runId" = ANY(ARRAY(SELECT id FROM run_ids))
     UNION
     SELECT "triggerMessageId" FROM runs
     UNION
@@ -65,8 +69,8 @@ const LOAD_SQL = `
     (SELECT row_to_json(ctx) FROM ctx) AS context,
     (SELECT coalesce(json_agg(b), '[]') FROM "Branch" b WHERE b."contextId" = $1) AS branches,
     (SELECT coalesce(json_agg(r), '[]') FROM runs r) AS runs,
-    (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m.id IN (SELECT id FROM message_ids) AND m."contextId" = $1) AS messages,
-    (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" IN (SELECT id FROM run_ids)) AS "toolCalls"`;
+    (SELECT coalesce(json_agg(m), '[]') FROM "Message" m WHERE m.id = ANY(ARRAY(SELECT id FROM message_ids)) AND m."contextId" = $1) AS messages,
+    (SELECT coalesce(json_agg(t), '[]') FROM "ToolCall" t WHERE t."runId" = ANY(ARRAY(SELECT id FROM run_ids))) AS "toolCalls"`;
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -310,20 +314,23 @@ export class PrismaContextRepository implements ContextRepository {
    */
   async loadPath(contextId: string, headMessageId: string | null, window?: HistoryWindow): Promise<MessageRecord[]> {
     if (!headMessageId) return [];
+    // Each step reads its message by primary key and keeps the row, so nothing is read twice.
     const { rows } = await this.pool.query<{ m: JsonRow }>(
-      `WITH RECURSIVE path(id, "parentId", used) AS (
-        SELECT id, "parentId", 0::bigint FROM "Message" WHERE id = $1 AND "contextId" = $2
+      `WITH RECURSIVE path(id, "parentId", seq, used, row) AS (
+        SELECT id, "parentId", seq, 0::bigint, row_to_json(h) FROM "Message" h WHERE id = $1 AND "contextId" = $2
         UNION ALL
-        SELECT m.id, m."parentId", p.used + CASE
+        SELECT m.id, m."parentId", m.seq, p.used + CASE
             WHEN m.role = 'system' OR m.status IN ('interrupted', 'error') OR m.id = ANY($5::text[]) THEN 0
             ELSE coalesce((SELECT sum(char_length(x->>'text')) FROM jsonb_array_elements(m.parts) x), 0)
-          END
+          END, row_to_json(m)
         FROM "Message" m JOIN path p ON m.id = p."parentId"
         WHERE $3::bigint IS NULL OR p.used < $3::bigint
       )
-      SELECT row_to_json(m) AS m FROM "Message" m
-      WHERE m."contextId" = $2 AND (m.id IN (SELECT id FROM path) OR m.id = ANY($4::text[]))
-      ORDER BY m.seq`,
+      SELECT seq, row AS m FROM path
+      UNION ALL
+      SELECT x.seq, row_to_json(x) FROM "Message" x
+      WHERE x.id = ANY($4::text[]) AND x."contextId" = $2 AND x.id <> ALL(ARRAY(SELECT id FROM path))
+      ORDER BY seq`,
       [headMessageId, contextId, window ? window.budgetChars : null, window?.include ?? [], window?.skip ?? []],
     );
     return rows.map((r) => toMessage(fromJsonRow(r.m)));

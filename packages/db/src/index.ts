@@ -4,7 +4,7 @@ export { IdempotencyStore, type StoredIdempotency } from './idempotency-store.ts
 export { PrismaRunQueue } from './run-queue.ts';
 export { ReadModels } from './read-models.ts';
 export { ContextSearch } from './context-search.ts';
-export { createPrismaClient } from './prisma-client.ts';
+export { createPrismaClient, type DatabaseConnection } from './prisma-client.ts';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.ts';
 export { migrateDeploy } from './migrate.ts';
 export { Prisma } from './generated/prisma/client.ts';

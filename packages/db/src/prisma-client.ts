@@ -14,6 +14,9 @@ export interface QueryCounter {
 
 const LOG_LIMIT = 1000;
 
+/** A pooled connection (for `onConnect`). */
+export type DatabaseConnection = pg.PoolClient;
+
 /**
  * Statements in one query string: a simple query may hold several (`BEGIN; SELECT ...`), separated by
  * semicolons outside quoted literals (escaped literals double their quotes and backslashes).
@@ -48,7 +51,13 @@ const isWrite = (sql: string) =>
 
 export function createPrismaClient(
   databaseUrl: string,
-  opts: { poolMax?: number; poolWaitMs?: number; onIdleError?: (error: Error) => void } = {},
+  opts: {
+    poolMax?: number;
+    poolWaitMs?: number;
+    onIdleError?: (error: Error) => void;
+    /** Called with each new pooled connection before its first query (session settings, diagnostics). */
+    onConnect?: (client: DatabaseConnection) => void;
+  } = {},
 ): {
   prisma: PrismaClient;
   /** The pg pool under Prisma; hot paths may send their own SQL through it. */
@@ -85,6 +94,7 @@ export function createPrismaClient(
     // A checked-out connection that dies (server restart) emits 'error'; unhandled, that would end the process.
     // The query in flight fails on its own and pg discards the connection.
     client.on('error', (error) => opts.onIdleError?.(error));
+    opts.onConnect?.(client);
     const query = client.query;
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
       const q = args[0] as string | { text?: string };

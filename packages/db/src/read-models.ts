@@ -73,17 +73,17 @@ export class ReadModels {
     // A cursor that is no message of the context: the whole walk, filtered (what a cursor from a page returns never needs).
     const from = start ? start.id : headMessageId;
     if (!from) return { items: [] as MessageRecord[], nextCursor: null as number | null };
+    // Each step reads its message by primary key and keeps the row, so nothing is read twice.
     const rows = await this.prisma.$queryRaw<{ m: Record<string, unknown> }[]>`
-      WITH RECURSIVE path(id, "parentId", depth) AS (
-        SELECT id, "parentId", 1 FROM "Message" WHERE id = ${from} AND "contextId" = ${contextId}
+      WITH RECURSIVE path(id, "parentId", seq, depth, row) AS (
+        SELECT id, "parentId", seq, 1, row_to_json(h) FROM "Message" h WHERE id = ${from} AND "contextId" = ${contextId}
         UNION ALL
-        SELECT m.id, m."parentId", p.depth + 1 FROM "Message" m JOIN path p ON m.id = p."parentId"
+        SELECT m.id, m."parentId", m.seq, p.depth + 1, row_to_json(m) FROM "Message" m JOIN path p ON m.id = p."parentId"
         WHERE ${start ? limit + 1 : null}::int IS NULL OR p.depth < ${limit + 1}::int
       )
-      SELECT row_to_json(m) AS m FROM "Message" m
-      WHERE m."contextId" = ${contextId} AND m.id IN (SELECT id FROM path)
-        AND (${beforeSeq ?? null}::int IS NULL OR m.seq < ${beforeSeq ?? null}::int)
-      ORDER BY m.seq DESC
+      SELECT row AS m FROM path
+      WHERE ${beforeSeq ?? null}::int IS NULL OR seq < ${beforeSeq ?? null}::int
+      ORDER BY seq DESC
       LIMIT ${limit + 1}`;
     const newestFirst = rows.map((r) => toMessage(fromJsonRow(r.m)));
     const items = newestFirst.slice(0, limit).reverse();
