@@ -100,6 +100,8 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
     await expect.poll(() => page.getByTestId('chat-title').innerText()).toBe('Release notes');
     await expect.poll(() => serverChats(page)).toEqual(['Release notes']);
     await expect.poll(() => page.getByTestId('context-title').allInnerTexts()).toEqual(['Release notes']);
+    // The chat list is the navigation landmark "Chats", its chats links.
+    expect(await page.getByRole('navigation', { name: 'Chats' }).getByRole('link').allInnerTexts()).toEqual([expect.stringContaining('Release notes')]);
 
     // The user's message is plain text, newlines kept.
     const question = page.locator('[data-testid="message"][data-role="user"] [data-testid="message-text"]');

@@ -73,7 +73,7 @@ export function ContextList() {
           {query ? `No chats match “${query}”.` : 'No chats yet.'}
         </p>
       ) : (
-        <nav className="context-list" aria-label="Chat list" data-testid="context-list" data-query={query} aria-busy={list.isFetching}>
+        <nav className="context-list" aria-label="Chats" data-testid="context-list" data-query={query} aria-busy={list.isFetching}>
           {items.map((context) => (
             <ContextItem key={context.id} context={context} />
           ))}

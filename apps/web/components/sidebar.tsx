@@ -11,7 +11,7 @@ import { ThemeToggle } from './theme-toggle';
 export function Sidebar() {
   const { open } = useDrawer();
   return (
-    <aside className="sidebar" data-testid="sidebar" data-open={open || undefined} aria-label="Chats">
+    <aside className="sidebar" data-testid="sidebar" data-open={open || undefined} aria-label="Sidebar">
       <div className="sidebar-header">
         <span className="brand">Chat</span>
         <div className="sidebar-header-actions">
