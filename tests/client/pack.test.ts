@@ -76,6 +76,13 @@ describe('@chat/client installed from its tarball outside the workspace', () => 
     }
   });
 
+  it("the README's useChat example is the tested /use-chat page's ChatPanel, as written", () => {
+    const page = readFileSync(path.join(ROOT, 'apps/web/app/use-chat/page.tsx'), 'utf8');
+    const panel = page.slice(page.indexOf('function ChatPanel('), page.indexOf("  const [input, setInput] = useState('');")).trim();
+    expect(panel).toContain('new ChatServerTransport({ client })');
+    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(panel);
+  });
+
   it('type-checks a strict program against the installed types', async () => {
     const app = path.join(dir, 'app');
     const tsc = (...args: string[]) =>
