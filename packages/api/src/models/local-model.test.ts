@@ -58,6 +58,19 @@ describe('local model through streamText', () => {
     expect(usage.inputTokens).toBeGreaterThan(0);
   });
 
+  it('/echo TEXT replies with TEXT exactly, newlines included, word by word; no other rule applies', async () => {
+    const text = '# Title\n\n- **one** /tool calculate {}\n- two /fail\n\n```ts\nconst x = 1;\n```';
+    const r = streamText({ model: fast(), prompt: `/echo ${text}` });
+    const c = await collect(r);
+    expect(c.deltas.join('')).toBe(text);
+    expect(c.deltas.length).toBeGreaterThan(5);
+    expect(c.finishReason).toBe('stop');
+    expect(c.errors).toEqual([]);
+    expect(await r.text).toBe(text);
+    // Not at the start: an ordinary message.
+    expect(await streamText({ model: fast(), prompt: 'say /echo hi' }).text).toBe('You said: "say /echo hi"');
+  });
+
   it('uses the last user message of a conversation', async () => {
     const messages: ModelMessage[] = [
       { role: 'user', content: 'first' },

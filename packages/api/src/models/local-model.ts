@@ -28,7 +28,10 @@
  *      the SDK reports the call as invalid (a `tool-error` part).
  *    - The word "time" (case-insensitive, whole word) and no `/tool`: calls
  *      `get_current_time` with `{}` the same way.
- *    Precedence: `/fail` > `/tool` > "time" > plain reply (+ `/long`).
+ *    - `/echo TEXT` (T starts with `/echo` and a space or newline): the reply
+ *      is TEXT exactly as written, newlines included (demos and tests use it
+ *      for Markdown); no other rule applies to it.
+ *    Precedence: `/echo` > `/fail` > `/tool` > "time" > plain reply (+ `/long`).
  * 2. Last message is a `tool` message: one sentence per `tool-result` part,
  *    joined by a space, finish reason stop, never another tool call:
  *    - `Tool NAME returned: <JSON.stringify(value)>` for json/text/content;
@@ -196,6 +199,10 @@ function makePlan(prompt: LanguageModelV3Prompt, maxWords: number): Plan {
       break;
     }
   }
+
+  // `/echo TEXT`: TEXT exactly as written (everything after the first space or newline), nothing else of the contract applies.
+  const echo = /^\/echo[ \n]([\s\S]*)$/.exec(T);
+  if (echo) return { words: wordsOf(echo[1]!), toolCalls: [] };
 
   const said = `You said: "${T}"`;
   const longMatch = /(?:^|\s)\/long\s+(\d+)/.exec(T);
