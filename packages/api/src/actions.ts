@@ -3,7 +3,7 @@ import {
   ContextAggregate,
   DomainError,
   mutate,
-  notFound,
+  ownedBy,
   type ContextMode,
   type BusyPolicy,
   type ContextRecord,
@@ -76,7 +76,7 @@ export class ChatActions {
       this.deps.repo,
       contextId,
       (a) => {
-        if (a.context.ownerId !== ownerId) throw notFound('context', contextId);
+        ownedBy(a.context, ownerId, contextId);
         return fn(a);
       },
       { ...(load ? { load } : {}), ...(record ? { idempotency: record } : {}), ...(budget ? { budget } : {}) },

@@ -37,6 +37,10 @@ export function serviceBusy(retryAfterMs = SERVICE_BUSY_RETRY_MS, reason = 'the 
   });
 }
 
+/** A unique constraint refused a write (PostgreSQL 23505, or Prisma's P2002 for it): the one test of it. */
+export const isUniqueViolation = (error: unknown) =>
+  typeof error === 'object' && error !== null && ['P2002', '23505'].includes(String((error as { code?: unknown }).code));
+
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError && !(error.code === 'INTERNAL_SERVER_ERROR' && error.cause)) return error;
   const cause = error instanceof TRPCError ? error.cause : error;
@@ -44,7 +48,7 @@ export function toTRPCError(error: unknown): TRPCError {
   if (isDomainError(cause)) return new AppError(CODES[cause.kind], cause.appCode, cause.message, cause.details);
   if (isDatabaseUnavailable(cause)) return serviceBusy(SERVICE_BUSY_RETRY_MS, 'the database is not available');
   // A unique constraint that the checks before it could not see (a race they lost): the client may retry.
-  if ((cause as { code?: unknown } | null)?.code === 'P2002' || (cause as { code?: unknown } | null)?.code === '23505') {
+  if (isUniqueViolation(cause)) {
     return new AppError('CONFLICT', 'UNIQUE_VIOLATION', 'a conflicting write happened at the same time; retry');
   }
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error', cause });

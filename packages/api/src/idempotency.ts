@@ -2,6 +2,7 @@ import { DomainError, isConcurrencyError, type IdempotencyWrite } from '@chat/co
 import { createHash } from 'node:crypto';
 import superjson from 'superjson';
 import type { IdempotencyStore } from '@chat/db';
+import { isUniqueViolation } from './errors.ts';
 
 /**
  * Idempotency keys (DESIGN §6), the rule in one place. The record is written
@@ -34,9 +35,6 @@ export function stableJson(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'null';
 }
-
-const isUniqueViolation = (error: unknown) =>
-  typeof error === 'object' && error !== null && ['P2002', '23505'].includes((error as { code?: string }).code ?? '');
 
 export async function idempotent<T extends object>(
   store: IdempotencyStore,

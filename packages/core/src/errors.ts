@@ -33,6 +33,15 @@ export function isDomainError(error: unknown): error is DomainError {
 export const notFound = (what: string, id: string) =>
   new DomainError('not_found', `${what.toUpperCase()}_NOT_FOUND`, `${what} ${id} not found`, { id });
 
+/**
+ * The one ownership rule: a context of someone else is NOT_FOUND, exactly as
+ * a missing one, so ids do not leak. Returns the context when `ownerId` owns it.
+ */
+export function ownedBy<T extends { ownerId: string }>(context: T | null | undefined, ownerId: string, contextId: string): T {
+  if (!context || context.ownerId !== ownerId) throw notFound('context', contextId);
+  return context;
+}
+
 /** A save lost the optimistic-concurrency race (`version = expected` matched no row). */
 export class ConcurrencyError extends DomainError {
   constructor(contextId: string, expectedVersion: number) {
