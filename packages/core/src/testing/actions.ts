@@ -6,9 +6,9 @@
  * not allow the action; then nothing is saved.
  */
 import fc from 'fast-check';
-import type { ContextAggregate } from '../aggregate.ts';
-import { textOf, type MessageRecord } from '../records.ts';
-import type { ContextView } from '../view.ts';
+import type { ContextAggregate } from '../domain/aggregate.ts';
+import { textOf, type MessageRecord } from '../domain/records.ts';
+import type { ContextView } from '../domain/view.ts';
 
 export type Action =
   | { type: 'send'; text: string; edit: boolean }

@@ -1,9 +1,9 @@
-import { ContextAggregate, type Clock } from '../aggregate.ts';
-import { ConcurrencyError, notFound } from '../errors.ts';
-import type { ContextEvent } from '../events.ts';
-import type { ContextRepository, TransactOptions, Transacted } from '../ports.ts';
-import type { MessageRecord } from '../records.ts';
-import type { ContextView } from '../view.ts';
+import { ContextAggregate, type Clock } from '../domain/aggregate.ts';
+import { ConcurrencyError, notFound } from '../domain/errors.ts';
+import type { ContextEvent } from '../domain/events.ts';
+import type { ContextRepository, TransactOptions, Transacted } from '../runtime/ports.ts';
+import type { MessageRecord } from '../domain/records.ts';
+import type { ContextView } from '../domain/view.ts';
 
 const cloneView = (v: ContextView): ContextView => structuredClone(v);
 

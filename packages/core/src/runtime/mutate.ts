@@ -1,4 +1,4 @@
-import type { ContextAggregate } from './aggregate.ts';
+import type { ContextAggregate } from '../domain/aggregate.ts';
 import type { Budget, ContextRepository, IdempotencyWrite, LoadOptions, Transacted } from './ports.ts';
 
 export interface ApplyOptions<T> {

@@ -1,4 +1,4 @@
-import { LeaseLostError, ShutdownSignal } from './errors.ts';
+import { LeaseLostError, ShutdownSignal } from '../domain/errors.ts';
 import { RunExecutor, type Claim, type ExecutorConfig } from './executor.ts';
 import { ContextSession, mutate } from './mutate.ts';
 import type { CorePorts } from './ports.ts';

@@ -1,7 +1,9 @@
-import type { ContextAggregate, Clock } from './aggregate.ts';
-import type { ContextEvent, EphemeralEvent } from './events.ts';
-import type { FailureCode } from './failure.ts';
-import type { MessageRecord } from './records.ts';
+import type { ModelMessage } from '../domain/history.ts';
+export type { ModelMessage };
+import type { ContextAggregate, Clock } from '../domain/aggregate.ts';
+import type { ContextEvent, EphemeralEvent } from '../domain/events.ts';
+import type { FailureCode } from '../domain/failure.ts';
+import type { MessageRecord } from '../domain/records.ts';
 
 /**
  * Ports: what core needs from the outside world. packages/db and packages/api
@@ -114,15 +116,6 @@ export interface RunQueue {
   /** Extends the lease only while `owner` still holds it; false when it was lost. */
   renewLease(runId: string, owner: string, until: Date): Promise<boolean>;
 }
-
-export type ModelMessage =
-  | { role: 'user'; text: string }
-  | {
-      role: 'assistant';
-      text: string;
-      toolCalls: { id: string; name: string; args: unknown }[];
-    }
-  | { role: 'tool'; results: { toolCallId: string; toolName: string; result: unknown; isError: boolean }[] };
 
 export type ModelChunk =
   | { type: 'text'; text: string }

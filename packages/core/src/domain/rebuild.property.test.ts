@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ContextAggregate } from './aggregate.ts';
 import { rebuild } from './reducer.ts';
 import { diffViews } from './replay-check.ts';
-import { MemoryRepository } from './testing/memory.ts';
-import { action, apply, transcriptOrderViolations } from './testing/actions.ts';
+import { MemoryRepository } from '../testing/memory.ts';
+import { action, apply, transcriptOrderViolations } from '../testing/actions.ts';
 
 describe('rebuild(events) equals the stored state', () => {
   it('after any sequence of actions', async () => {

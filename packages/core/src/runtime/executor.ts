@@ -1,10 +1,10 @@
-import type { ContextAggregate, RequestedToolCall } from './aggregate.ts';
-import { LeaseLostError, ShutdownSignal } from './errors.ts';
-import { failure, failureText, type Failure } from './failure.ts';
-import { buildModelHistory } from './history.ts';
+import type { ContextAggregate, RequestedToolCall } from '../domain/aggregate.ts';
+import { LeaseLostError, ShutdownSignal } from '../domain/errors.ts';
+import { failure, failureText, type Failure } from '../domain/failure.ts';
+import { buildModelHistory } from '../domain/history.ts';
 import { ContextSession } from './mutate.ts';
 import type { CorePorts, ModelChunk } from './ports.ts';
-import type { ContextRecord, RunRecord } from './records.ts';
+import type { ContextRecord, RunRecord } from '../domain/records.ts';
 
 export interface ExecutorConfig {
   owner: string;

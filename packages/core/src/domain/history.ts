@@ -1,6 +1,15 @@
-import type { ModelMessage } from './ports.ts';
 import type { MessageRecord, RunRecord } from './records.ts';
 import { textOf } from './records.ts';
+
+/** The conversation as the model port takes it (built by buildModelHistory). */
+export type ModelMessage =
+  | { role: 'user'; text: string }
+  | {
+      role: 'assistant';
+      text: string;
+      toolCalls: { id: string; name: string; args: unknown }[];
+    }
+  | { role: 'tool'; results: { toolCallId: string; toolName: string; result: unknown; isError: boolean }[] };
 
 /**
  * What the model sees for a run: the branch path, without partial replies that
