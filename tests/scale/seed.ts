@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 /**
@@ -89,4 +90,47 @@ export async function seedTurns(db: pg.ClientBase, contextId: string, template: 
     messageSeq,
     template.versionDelta * turns,
   ]);
+}
+
+/**
+ * `count` copies of the empty chat `contextId` (created through the app and
+ * never sent to): its Context row, its Branch and its events, with new ids,
+ * in batches of 1,000, all in one transaction. Returns the new contexts' ids.
+ */
+export async function cloneContexts(db: pg.ClientBase, contextId: string, count: number): Promise<string[]> {
+  const context = (await db.query(`SELECT * FROM "Context" WHERE id = $1`, [contextId])).rows[0];
+  if (!context) throw new Error(`no context ${contextId}`);
+  if (Number(context.lastMessageSeq) !== 0 || context.activeRunId !== null) throw new Error(`the template context ${contextId} is not empty and idle`);
+  const branches = (await db.query(`SELECT * FROM "Branch" WHERE "contextId" = $1`, [contextId])).rows;
+  const events = (await db.query(`SELECT * FROM "Event" WHERE "contextId" = $1 ORDER BY seq`, [contextId])).rows;
+  const text = JSON.stringify({ context, branches, events });
+  const ids = [contextId, ...branches.map((b) => String(b.id))];
+  const created: string[] = [];
+  await db.query('BEGIN');
+  try {
+    for (let start = 0; start < count; start += 1000) {
+      const batch = { contexts: [] as unknown[], branches: [] as unknown[], events: [] as unknown[] };
+      for (let i = start; i < Math.min(count, start + 1000); i++) {
+        // Ids of the app's shape (`ctx_` / `br_` and 32 hex digits), unique per copy.
+        const replacements = new Map(ids.map((id) => [id, `${id.slice(0, id.indexOf('_') + 1)}${randomUUID().replaceAll('-', '')}`]));
+        const copy = JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? replacements.get(value) ?? value : value)) as {
+          context: Record<string, unknown>;
+          branches: Record<string, unknown>[];
+          events: Record<string, unknown>[];
+        };
+        created.push(String(copy.context.id));
+        batch.contexts.push(copy.context);
+        batch.branches.push(...copy.branches);
+        batch.events.push(...copy.events);
+      }
+      await db.query(`INSERT INTO "Context" SELECT * FROM json_populate_recordset(null::"Context", $1)`, [JSON.stringify(batch.contexts)]);
+      await db.query(`INSERT INTO "Branch" SELECT * FROM json_populate_recordset(null::"Branch", $1)`, [JSON.stringify(batch.branches)]);
+      await db.query(`INSERT INTO "Event" SELECT * FROM json_populate_recordset(null::"Event", $1)`, [JSON.stringify(batch.events)]);
+    }
+    await db.query('COMMIT');
+  } catch (error) {
+    await db.query('ROLLBACK');
+    throw error;
+  }
+  return created;
 }
