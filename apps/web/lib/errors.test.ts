@@ -21,7 +21,12 @@ describe('web error helpers', () => {
     const d = retryDelayMs(0, busy);
     expect(d).toBeGreaterThanOrEqual(1000);
     expect(d).toBeLessThanOrEqual(1500);
-    expect(retryDelayMs(1, network)).toBe(1000);
+    for (let i = 0; i < 20; i++) {
+      expect(retryDelayMs(0, network)).toBeGreaterThanOrEqual(100);
+      expect(retryDelayMs(0, network)).toBeLessThanOrEqual(200);
+      expect(retryDelayMs(2, network)).toBeGreaterThanOrEqual(400);
+      expect(retryDelayMs(2, network)).toBeLessThanOrEqual(800);
+    }
     expect(retryDelayMs(10, network)).toBe(8000);
   });
   it('rate limits say when to retry; validation JSON and 413 become sentences; the message limit is read from MESSAGE_TOO_LONG', () => {

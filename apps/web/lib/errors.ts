@@ -1,3 +1,5 @@
+import { retryDelayMs as backoffMs } from '@chat/client';
+
 /** Reads what the UI shows from a tRPC client error (message, app code, details). */
 export interface ErrorInfo {
   message: string;
@@ -69,11 +71,10 @@ export function isRetriable(error: unknown): boolean {
 
 /**
  * Pause before retry number `attempt` (0-based, as React Query counts): the
- * server's `retryAfterMs` when it gave one (with up to 50% jitter), else
- * exponential from 500 ms; at most 8 s.
+ * typed client's backoff (the server's `retryAfterMs` when it gave one, else
+ * exponential with jitter), at most 8 s.
  */
 export function retryDelayMs(attempt: number, error?: unknown): number {
   const hint = errorInfo(error).details?.retryAfterMs;
-  const base = typeof hint === 'number' && hint >= 0 ? hint * (1 + Math.random() / 2) : 500 * 2 ** attempt;
-  return Math.round(Math.min(base, 8_000));
+  return backoffMs(attempt + 1, typeof hint === 'number' && hint >= 0 ? hint : undefined, 8_000);
 }

@@ -221,12 +221,22 @@ function hasIdempotencyKey(input: unknown): boolean {
 }
 
 /**
+ * The pause before retry number `attempt` (1 = the first retry): the server's
+ * `retryAfterMs` when it gave one, plus up to 50% (clients told the same thing
+ * do not come back together), else exponential from 200 ms with jitter; at
+ * most `maxDelayMs`. The one backoff of this client: its link, its keyed
+ * actions and its subscriptions' reconnects.
+ */
+export function retryDelayMs(attempt: number, hintMs?: number, maxDelayMs = 5_000): number {
+  const delay = hintMs !== undefined ? hintMs * (1 + Math.random() / 2) : 200 * 2 ** Math.min(Math.max(0, attempt - 1), 10) * (0.5 + Math.random() / 2);
+  return Math.round(Math.min(maxDelayMs, delay));
+}
+
+/**
  * Retries queries always and mutations only when their input carries an
- * `idempotencyKey`, on the failures `retryReason` allows. The pause is the
- * server's `retryAfterMs` when given (plus up to 50% jitter, so clients told
- * the same thing do not come back together), else exponential from 200 ms
- * with full jitter; each pause is capped by `maxDelayMs`, and the whole by
- * `attempts` and `budgetMs`. Subscriptions are left to their own reconnect.
+ * `idempotencyKey`, on the failures `retryReason` allows. Each pause is
+ * `retryDelayMs` (capped by `maxDelayMs`), the whole by `attempts` and
+ * `budgetMs`. Subscriptions are left to their own reconnect.
  */
 export function retryLink(options: RetryOptions = {}): TRPCLink<AppRouter> {
   const attempts = Math.max(1, options.attempts ?? 12);
@@ -248,9 +258,7 @@ export function retryLink(options: RetryOptions = {}): TRPCLink<AppRouter> {
             complete: () => observer.complete(),
             error: (error) => {
               const reason = retryReason(error, attempt);
-              const hint = retryAfterMsOf(error);
-              const base = hint ?? 200 * 2 ** (attempt - 1);
-              const delayMs = Math.round(Math.min(maxDelayMs, hint !== undefined ? base * (1 + Math.random() / 2) : base * Math.random()));
+              const delayMs = retryDelayMs(attempt, retryAfterMsOf(error), maxDelayMs);
               if (stopped || !reason || attempt >= attempts || op.signal?.aborted || Date.now() - started + delayMs > budgetMs) {
                 observer.error(error);
                 return;
@@ -400,7 +408,7 @@ async function keyed<T>(opts: ActionOptions, linkRetries: boolean, call: () => P
               ? attempt > 1
               : (error.httpStatus ?? 0) >= 500;
       if (!transient || attempt >= attempts || opts.signal?.aborted) throw error;
-      const delayMs = Math.round(error.retryAfterMs ?? Math.min(5_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+      const delayMs = retryDelayMs(attempt, error.retryAfterMs);
       opts.onRetry?.({ attempt, delayMs, error });
       await sleep(delayMs, opts.signal);
     }
@@ -583,7 +591,7 @@ function watchContext(trpc: TRPCClient<AppRouter>, contextId: string, opts: Watc
           const transient = error.appCode === 'NETWORK' || error.appCode === 'SERVICE_BUSY' || (error.httpStatus ?? 0) >= 500;
           if (opts.reconnect !== false && transient && !ended) {
             failures++;
-            const delayMs = error.retryAfterMs ?? Math.min(5_000, 200 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
+            const delayMs = retryDelayMs(failures, error.retryAfterMs);
             reconnectTimer = setTimeout(() => connect('reconnecting', error), delayMs);
             return;
           }
