@@ -3,8 +3,8 @@
 // pipeline of tests/bench/raw-pipeline.ts (the physical limit of this design)
 // or the local model's own first token. Ends with a markdown table.
 //
-// Knobs (env): BENCH_TURNS_PER_CHAT (20: turns per chat at 1 chat; N chats get
-// max(3, ceil(T*10/(N+9))), i.e. 11 at 10 and 4 at 50), BENCH_CHATS ("1,10,50"),
+// Knobs (env): BENCH_TURNS_PER_CHAT (60: turns per chat at 1 chat; N chats get
+// max(3, ceil(T*10/(N+9))), i.e. 32 at 10 and 11 at 50), BENCH_WARMUP_TURNS (200 per server), BENCH_CHATS ("1,10,50"),
 // BENCH_SEQUENTIAL_TURNS (30: statements and CPU per turn), BENCH_SUBSCRIBERS
 // (200: fan-out), BENCH_LONG_TOKENS (2000) at BENCH_LONG_DELAY_MS (1),
 // BENCH_SKIP (phases to skip, comma-separated: raw, inproc, fanout, long, one, two), BENCH_VERBOSE=1 (SQL of one
@@ -32,7 +32,7 @@ const num = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
   return Number.isFinite(v) && v >= 0 ? v : def;
 };
-const TURNS_AT_ONE = num('BENCH_TURNS_PER_CHAT', 20);
+const TURNS_AT_ONE = num('BENCH_TURNS_PER_CHAT', 60);
 const CHAT_LEVELS = (process.env.BENCH_CHATS ?? '1,10,50').split(',').map(Number).filter((n) => n > 0);
 const turnsFor = (chats: number) => Math.max(3, Math.ceil((TURNS_AT_ONE * 10) / (chats + 9)));
 const SEQ_TURNS = Math.max(3, num('BENCH_SEQUENTIAL_TURNS', 30));
@@ -44,7 +44,9 @@ const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const VERBOSE = process.env.BENCH_VERBOSE === '1';
 const BENCH_TIMEOUT_MS = num('BENCH_TIMEOUT_MS', 600_000);
 const TURN_TIMEOUT_MS = 30_000;
-const WARMUP_TURNS = 15; // per server: its first turns run cold code (tsx, JIT)
+// Per server: its first turns run cold code (tsx compiles on first import, V8 optimises after
+// some hundreds of calls); 15 warm-up turns left the 1-chat CPU figure at about twice the steady state.
+const WARMUP_TURNS = num('BENCH_WARMUP_TURNS', 200);
 /** Same settings for every product server of the bench (unknown variables are ignored by the config). */
 const SERVER_ENV: Record<string, string> = {
   LOCAL_MODEL_TOKEN_DELAY_MS: '0',
@@ -431,7 +433,7 @@ async function main() {
       },
       close() {},
     });
-    await runLoad((await pipeline.createChats(1)).map(rawChat), 20, () => null, () => null); // warm-up
+    await runLoad((await pipeline.createChats(1)).map(rawChat), WARMUP_TURNS, () => null, () => null); // warm-up
     for (const n of CHAT_LEVELS) {
       const chats = (await pipeline.createChats(n)).map(rawChat);
       const c0 = pipeline.counts();

@@ -4,6 +4,7 @@ export * from './domain/events.ts';
 export * from './domain/failure.ts';
 export * from './runtime/executor.ts';
 export * from './domain/fsm.ts';
+export * from './domain/lifecycle.ts';
 export * from './domain/history.ts';
 export * from './runtime/mutate.ts';
 export * from './runtime/ports.ts';

@@ -12,7 +12,8 @@ import type {
   RunRecord,
   ToolCallRecord,
 } from './records.ts';
-import { SETTLED_TOOL_STATUSES, TERMINAL_RUN_STATUSES, textOf } from './records.ts';
+import { assertLegal, SETTLED_TOOL_STATUSES, TERMINAL_RUN_STATUSES } from './lifecycle.ts';
+import { textOf } from './records.ts';
 import { applyEvent } from './reducer.ts';
 import { activeRunIdOf, type ContextState } from './state.ts';
 import type { ContextView, Table } from './view.ts';
@@ -666,6 +667,7 @@ export class ContextAggregate {
       payload,
       createdAt: this.clock(),
     } as ContextEvent;
+    assertLegal(this.view ?? null, event);
     this.view = applyEvent(this.view ?? null, event, (table, id, isNew) => this.track({ table, id, isNew }));
     this.newEvents.push(event);
   }

@@ -45,8 +45,6 @@ export type ToolCallStatus =
 export type ContextMode = 'chat' | 'agent';
 export type BusyPolicy = 'queue' | 'reject';
 
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['completed', 'error', 'cancelled', 'interrupted'];
-export const SETTLED_TOOL_STATUSES: readonly ToolCallStatus[] = ['denied', 'expired', 'succeeded', 'failed'];
 
 export interface ContextRecord {
   id: string;
