@@ -27,6 +27,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { cloneContexts, readTemplateTurn, seedTurns, type TemplateTurn } from '../scale/seed.ts';
 import { guestSession, tokenFor } from '../support/identity.ts';
+import { SERVER_ENV, sleep, withTimeout } from './common.ts';
 
 const num = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
@@ -45,18 +46,6 @@ const WARMUP = 5;
 const TURN_TIMEOUT_MS = 30_000;
 /** A question of ~330 characters (as tests/scale/bounded-reads.test.ts): ~70 turns fill the model's 48,000-character window. */
 const QUESTION = `Please summarise the following paragraph for me. ${'The quick brown fox jumps over the lazy dog near the river bank. '.repeat(4)}`.trim();
-const SERVER_ENV: Record<string, string> = {
-  LOCAL_MODEL_TOKEN_DELAY_MS: '0',
-  LOG_LEVEL: 'warn',
-  CHECKPOINT_INTERVAL_MS: '1000',
-  MAX_CONCURRENT_RUNS: '64',
-  DELTA_FLUSH_MS: '50',
-  DB_POOL_MAX: '20',
-  RATE_LIMIT_ACTIONS_PER_MIN: '1000000',
-  GUESTS_PER_IP_PER_HOUR: '1000000',
-  AUTH_ATTEMPTS_PER_IP_PER_MIN: '1000000',
-  MAX_RUNS_PER_USER: '1000',
-};
 /** ratio 100,000 / 10 at most: every read 1.2, the turn 1.3. */
 const GOALS: Record<string, number> = { turn: 1.3 };
 const READ_GOAL = 1.2;
@@ -68,17 +57,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = performance.now();
 const log = (msg: string) => console.log(`[curves ${new Date().toISOString().slice(11, 19)} +${((performance.now() - started) / 1000).toFixed(0)}s] ${msg}`);
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const callerFactory = createCallerFactory(appRouter);
 type Caller = ReturnType<typeof callerFactory>;

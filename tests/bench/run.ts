@@ -27,6 +27,7 @@ import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from '../../packages/db/src/notific
 import { guestSession, tokenFor } from '../support/identity.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { startRawPipeline, WRITE_SQL } from './raw-pipeline.ts';
+import { SERVER_ENV, sleep, withTimeout } from './common.ts';
 
 const num = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
@@ -47,20 +48,6 @@ const TURN_TIMEOUT_MS = 30_000;
 // Per server: its first turns run cold code (tsx compiles on first import, V8 optimises after
 // some hundreds of calls); 15 warm-up turns left the 1-chat CPU figure at about twice the steady state.
 const WARMUP_TURNS = num('BENCH_WARMUP_TURNS', 200);
-/** Same settings for every product server of the bench (unknown variables are ignored by the config). */
-const SERVER_ENV: Record<string, string> = {
-  LOCAL_MODEL_TOKEN_DELAY_MS: '0',
-  LOG_LEVEL: 'warn',
-  CHECKPOINT_INTERVAL_MS: '1000',
-  MAX_CONCURRENT_RUNS: '64',
-  DELTA_FLUSH_MS: '50',
-  DB_POOL_MAX: '20',
-  // The bench's users send as fast as they can: raise the per-user limits (DESIGN §13) out of the way.
-  RATE_LIMIT_ACTIONS_PER_MIN: '1000000',
-  GUESTS_PER_IP_PER_HOUR: '1000000',
-  AUTH_ATTEMPTS_PER_IP_PER_MIN: '1000000',
-  MAX_RUNS_PER_USER: '1000',
-};
 const MAX_CONCURRENT_RUNS = 64;
 const POOL_MAX = 20; // the raw pipeline's pool: the product's DB_POOL_MAX
 
@@ -75,17 +62,8 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 const f = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
 const ratio = (a: number | null | undefined, b: number | null | undefined) =>
   a === null || a === undefined || b === null || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? 'n/a' : `${(a / b).toFixed(2)}x`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function log(msg: string) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-}
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // CPU from /proc (Linux): a child's own time, and PostgreSQL's (the postmaster, its reaped children, its live children).
