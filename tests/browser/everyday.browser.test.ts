@@ -67,8 +67,8 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
     await expect.poll(() => page.getByTestId('chat-list-empty').isVisible()).toBe(true);
     expect(await serverChats(page)).toEqual([]);
 
-    // The local model answers `You said: "<the message>"`, newlines kept (DESIGN §10): the
-    // message is the Markdown, after a first line that is its title.
+    // The local model's `/echo TEXT` replies with TEXT exactly (DESIGN §10): the reply is this
+    // Markdown, whose first line is also the chat's title.
     const markdown = [
       '**Release** notes',
       '',
@@ -90,7 +90,7 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
       '',
       'That is all.',
     ].join('\n');
-    await page.getByRole('textbox', { name: 'Message' }).fill(markdown);
+    await page.getByRole('textbox', { name: 'Message' }).fill(`/echo ${markdown}`);
     await page.getByRole('button', { name: 'Send' }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/c/'), { timeout: 20_000 });
     await waitLive(page);
@@ -105,7 +105,7 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
 
     // The user's message is plain text, newlines kept.
     const question = page.locator('[data-testid="message"][data-role="user"] [data-testid="message-text"]');
-    expect(await question.innerText()).toBe(markdown);
+    expect(await question.innerText()).toBe(`/echo ${markdown}`);
     expect(await question.locator('h1, table, pre').count()).toBe(0);
 
     // The reply is semantic HTML.
@@ -131,7 +131,7 @@ describe.skipIf(!app.enabled)('the everyday web app in Chromium', () => {
     await replies(page).first().locator('[data-streamdown="code-block"]').getByRole('button', { name: /copy/i }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('const answer = 42;\n');
     await replies(page).first().getByRole('button', { name: 'Copy', exact: true }).click();
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(`You said: "${markdown}"`);
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(markdown);
     await expect.poll(() => replies(page).first().getByTestId('copy-message').innerText()).toContain('Copied');
     await shot(page, 'desktop-light-markdown');
   });

@@ -9,9 +9,9 @@ import { ROOT, startServer, type TestServer } from './server.ts';
 /**
  * The built web app on its own database, and a Chromium, for one browser test
  * file. `enabled` is false (the suite skips, loudly) only where Chromium is
- * missing outside CI.
+ * missing outside CI. `env()` (read when the server starts) adds to the server's environment.
  */
-export function useWebApp() {
+export function useWebApp(opts: { env?: () => Record<string, string> } = {}) {
   const app = { enabled: browserAvailable(), server: null as unknown as TestServer, browser: null as unknown as Browser };
   beforeAll(async () => {
     if (!app.enabled) return;
@@ -21,7 +21,7 @@ export function useWebApp() {
     app.server = await startServer({
       databaseUrl: await createTestDatabase(),
       script: 'apps/web/server.ts',
-      env: { LOCAL_MODEL_TOKEN_DELAY_MS: '25', CHECKPOINT_INTERVAL_MS: '300' },
+      env: { LOCAL_MODEL_TOKEN_DELAY_MS: '25', CHECKPOINT_INTERVAL_MS: '300', ...opts.env?.() },
     });
     app.browser = await launchBrowser();
   });

@@ -161,6 +161,11 @@ function EventLog({ contextId, lastSeq }: { contextId: string; lastSeq: number }
       return last !== undefined && page.events.length === EVENT_PAGE ? last : undefined;
     },
   });
+  // The log follows the chat: read again (every loaded page) when new events were stored.
+  const { refetch } = events;
+  useEffect(() => {
+    void refetch();
+  }, [lastSeq, refetch]);
   const items = events.data?.pages.flatMap((p) => p.events) ?? [];
   return (
     <section className="timeline" aria-label="Event log">
@@ -172,6 +177,10 @@ function EventLog({ contextId, lastSeq }: { contextId: string; lastSeq: number }
           <li key={e.seq} data-testid="event-item">
             <span className="event-seq">#{e.seq}</span> <span className="event-type">{e.type}</span>{' '}
             <span className="field-hint">{clockTime(e.createdAt)}</span>
+            <details className="event-payload">
+              <summary>payload</summary>
+              <pre>{JSON.stringify(e.payload, null, 2)}</pre>
+            </details>
           </li>
         ))}
       </ol>

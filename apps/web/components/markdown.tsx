@@ -31,7 +31,7 @@ export const Markdown = memo(function Markdown({ text, streaming }: { text: stri
       plugins={plugins}
       controls={controls}
       components={components}
-      shikiTheme={['github-light', 'github-dark']}
+      shikiTheme={['github-light-high-contrast', 'github-dark-high-contrast']}
     >
       {text}
     </Streamdown>
