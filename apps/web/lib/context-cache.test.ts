@@ -30,12 +30,18 @@ function message(over: Partial<ChatMessage> & Pick<ChatMessage, 'id' | 'seq'>): 
   };
 }
 
+const MAIN = { id: 'br', contextId: 'ctx', name: 'main', headMessageId: null, forkedFromMessageId: null, createdAt: NOW };
+
 function detail(messages: ChatMessage[], seq = 10): ContextDetail {
   return {
-    context: { id: 'ctx', lastEventSeq: seq, title: 'New chat', activeBranchId: 'br' },
+    context: {
+      id: 'ctx', ownerId: 'u', title: 'New chat', model: 'local', mode: 'chat', systemPrompt: null, busyPolicy: 'queue',
+      activeBranchId: 'br', state: { type: 'Idle' }, activeRunId: null, version: 3, lastEventSeq: seq, lastMessageSeq: 2,
+      lastError: null, createdAt: NOW, updatedAt: NOW, deletedAt: null,
+    },
     state: { state: { type: 'Idle' }, version: 3, lastEventSeq: seq, lastError: null, activeRun: null, queue: [], pendingToolCalls: [] },
-    branch: { id: 'br', contextId: 'ctx', name: 'main', headMessageId: null, forkedFromMessageId: null, createdAt: NOW },
-    branches: [],
+    branch: MAIN,
+    branches: [MAIN],
     messages,
     messagesCursor: null,
     toolCalls: [],
@@ -102,7 +108,7 @@ describe('applyStreamItem', () => {
     expect(confirmMessage(r.detail, r.detail.messages[0]!, 'c1')).toBe(r.detail);
   });
 
-  it('applies context.updated state at once and asks for a refetch', () => {
+  it('applies context.updated state at once, and asks for a refetch when it names a run the cache lacks', () => {
     const pending = [{ id: 't1', name: 'save_note', args: {} }];
     const r = applyStreamItem(detail([]), event(11, 'context.updated', { changes: { state: { type: 'AwaitingToolApproval', runId: 'r1', pendingToolCalls: pending } } }));
     expect(r.detail.state.state.type).toBe('AwaitingToolApproval');
@@ -143,7 +149,7 @@ describe('branches', () => {
   it('an edit of the first message: the fork is listed, switched to locally, and its messages apply at once', () => {
     let d = onMain();
     const r1 = applyStreamItem(d, fork(11, 'b2', null, 'u1'));
-    expect(r1.refetch).toBe(true);
+    expect(r1.refetch).toBe(false);
     expect(r1.detail.branches.map((b) => b.id)).toEqual(['br', 'b2']);
     expect(r1.detail.branches[1]!.createdAt).toBeInstanceOf(Date);
     const r2 = applyStreamItem(r1.detail, event(12, 'branch.switched', { branchId: 'b2' }));

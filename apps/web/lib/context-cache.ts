@@ -1,16 +1,22 @@
-import type { Branch, ChatMessage, ContextDetail, MessagePart, StreamItem, ToolCall } from './types';
+import { contextRecord, domainEvent, publicContext, publicRun, runRecord, stateView } from '@chat/api/views';
+import { applyEvent, mergeAt, type ContextView, type RunRecord, type Table } from '@chat/core';
+import type { ChatMessage, ContextDetail, MessagePart, StreamItem } from './types';
 
 /**
  * Pure updates of the cached `context.get` result.
  *
  * The server is the truth; this file only makes its pushed events visible at
- * once. Persisted events are applied at most once, by seq: the cache remembers
- * the last seq it contains (`context.lastEventSeq`) and ignores anything at or
- * below it. Ephemeral deltas carry an offset and are applied only where they
- * fit, so a repeated or late delta never duplicates text. Events whose effect
- * is not fully described by their payload (runs, branches, tools, state) ask
- * for a refetch of `context.get`, debounced by the caller.
+ * once. Persisted events are applied at most once, by seq (the cache
+ * remembers the last seq it contains, `context.lastEventSeq`), with core's
+ * reducer: the same `applyEvent` the server replays its log with, on the
+ * cached value seen as a window of the context (see `applyPersisted`).
+ * Ephemeral deltas carry an offset and are applied only where they fit, so a
+ * repeated or late delta never duplicates text. A refetch of `context.get`
+ * (debounced by the caller) is asked for only where the window lacks what an
+ * event names, and once at the end of each run.
  */
+
+export { mergeAt };
 
 export type PersistedItem = Extract<StreamItem, { kind: 'event' }>;
 
@@ -42,16 +48,6 @@ export function withText(parts: readonly MessagePart[], text: string): MessagePa
   return [...parts, { type: 'text', text }];
 }
 
-/**
- * Writes `chunk` at `offset` of `current`. Returns null when it does not fit
- * (a gap: offset beyond the text) and `current` itself when the text already
- * holds the chunk (a replayed delta or a checkpoint behind later deltas).
- */
-export function mergeAt(current: string, offset: number, chunk: string): string | null {
-  if (offset > current.length) return null;
-  const merged = current.slice(0, offset) + chunk;
-  return current.startsWith(merged) ? current : merged;
-}
 
 /** Transcript order: the path by seq, then the questions still queued (they join the path when their run starts). */
 const sortBySeq = (messages: ChatMessage[]) =>
@@ -71,24 +67,6 @@ function updateMessage(
   messages[index] = after;
   return { ...detail, messages };
 }
-
-function updateToolCall(detail: ContextDetail, toolCallId: string, fn: (call: ToolCall) => ToolCall): ContextDetail {
-  const index = detail.toolCalls.findIndex((t) => t.id === toolCallId);
-  if (index < 0) return detail;
-  const toolCalls = detail.toolCalls.slice();
-  toolCalls[index] = fn(detail.toolCalls[index]!);
-  return { ...detail, toolCalls };
-}
-
-function withSeq(detail: ContextDetail, seq: number): ContextDetail {
-  return {
-    ...detail,
-    context: { ...detail.context, lastEventSeq: seq },
-    state: { ...detail.state, lastEventSeq: seq },
-  };
-}
-
-const date = (iso: string | null | undefined) => (iso ? new Date(iso) : null);
 
 /** Applies one item of `events.onContext` to the cached `context.get` result. */
 export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyResult {
@@ -127,129 +105,124 @@ export function applyStreamItem(detail: ContextDetail, item: StreamItem): ApplyR
   }
 
   if (item.seq <= appliedSeq(detail)) return result(detail);
-  let next = withSeq(detail, item.seq);
-
-  switch (item.type) {
-    case 'message.created': {
-      const m = item.payload.message;
-      // The message is the new head of its branch (a later switch to that branch relies on it); a queued one is not yet.
-      if (m.status !== 'queued') next = withBranchHead(next, m.branchId, m.id);
-      if (detail.branch && m.branchId !== detail.branch.id) return result(next, true, true);
-      const message: ChatMessage = {
-        attempts: [],
-        ...m,
-        contextId: detail.context.id,
-        createdAt: new Date(m.createdAt),
-      };
-      const others = next.messages.filter(
-        (x) => x.id !== m.id && !(m.clientMessageId && isOptimistic(x) && x.clientMessageId === m.clientMessageId),
-      );
-      next = { ...next, messages: sortBySeq([...others, message]) };
-      return result(next, m.role === 'tool', m.role === 'user');
-    }
-    case 'message.checkpointed': {
-      const { messageId, offset, text } = item.payload;
-      let fits = true;
-      next = updateMessage(next, messageId, (m) => {
-        const current = textOfParts(m.parts);
-        const merged = mergeAt(current, offset, text);
-        if (merged === null) fits = false;
-        return merged === null || merged === current ? m : { ...m, parts: withText(m.parts, merged) };
-      });
-      return result(next, !fits);
-    }
-    case 'message.completed': {
-      const { messageId, parts } = item.payload;
-      next = updateMessage(next, messageId, (m) => ({ ...m, parts, status: 'complete' }));
-      return result(next, true);
-    }
-    case 'message.attached': {
-      // A queued question's turn came: it moves after the head with its new seq.
-      const { messageId, parentId, seq } = item.payload;
-      const branchId = next.messages.find((m) => m.id === messageId)?.branchId;
-      next = updateMessage(next, messageId, (m) => ({ ...m, parentId, seq, status: 'complete' }));
-      if (branchId) next = withBranchHead(next, branchId, messageId);
-      next = { ...next, messages: sortBySeq(next.messages) };
-      return result(next, branchId === undefined);
-    }
-    case 'message.restarted': {
-      // A retried run answers again in this reply: its text starts over, the earlier text kept as an attempt.
-      const { messageId, attempt } = item.payload;
-      next = updateMessage(next, messageId, (m) => ({
-        ...m,
-        attempts: m.parts.length ? [...(m.attempts ?? []), { attempt: attempt - 1, parts: m.parts, status: m.status }] : (m.attempts ?? []),
-        parts: [],
-        status: 'streaming',
-      }));
-      return result(next, true);
-    }
-    case 'message.interrupted': {
-      const { messageId, status } = item.payload;
-      next = updateMessage(next, messageId, (m) => ({ ...m, status }));
-      return result(next, true);
-    }
-    case 'context.updated': {
-      const changes = item.payload.changes;
-      const context = { ...next.context, ...changes };
-      const state = { ...next.state };
-      if (changes.state) {
-        state.state = changes.state;
-        state.pendingToolCalls = changes.state.type === 'AwaitingToolApproval' ? changes.state.pendingToolCalls : [];
-      }
-      if (changes.lastError !== undefined) state.lastError = changes.lastError;
-      next = { ...next, context, state };
-      // The sidebar shows titles and a busy dot.
-      return result(next, true, changes.title !== undefined || changes.state !== undefined);
-    }
-    case 'tool.requested': {
-      const t = item.payload.toolCall;
-      if (!next.toolCalls.some((x) => x.id === t.id)) {
-        const call: ToolCall = { ...t, createdAt: new Date(t.createdAt), decidedAt: date(t.decidedAt) };
-        next = { ...next, toolCalls: [...next.toolCalls, call] };
-      }
-      return result(next, true);
-    }
-    case 'tool.decided': {
-      const { toolCallId, status, decidedBy, decidedAt, reason } = item.payload;
-      next = updateToolCall(next, toolCallId, (t) => ({ ...t, status, decidedBy, decidedAt: new Date(decidedAt), reason }));
-      return result(next, true);
-    }
-    case 'tool.started':
-      next = updateToolCall(next, item.payload.toolCallId, (t) => ({ ...t, status: 'running' }));
-      return result(next, true);
-    case 'tool.finished': {
-      const { toolCallId, status, result: value } = item.payload;
-      next = updateToolCall(next, toolCallId, (t) => ({ ...t, status, result: value }));
-      return result(next, true);
-    }
-    case 'branch.created': {
-      // An edit or a regenerate forked a branch: the switcher lists it at once.
-      const b = item.payload.branch;
-      if (!next.branches.some((x) => x.id === b.id)) {
-        const branch: Branch = { ...b, contextId: detail.context.id, createdAt: new Date(b.createdAt) };
-        next = { ...next, branches: [...next.branches, branch] };
-      }
-      return result(next, true);
-    }
-    case 'branch.switched':
-      // Switched locally when the new branch's path is already here (a fresh fork),
-      // so its next messages apply at once; the refetch brings the rest either way.
-      return result(switchBranchLocally(next, item.payload.branchId), true);
-    case 'context.created':
-    case 'context.deleted':
-      return result(next, true, true);
-    default:
-      // run.*: derived data (active run, queue, latest run).
-      return result(next, true);
-  }
+  return applyPersisted(detail, item);
 }
 
-function withBranchHead(detail: ContextDetail, branchId: string, headMessageId: string): ContextDetail {
-  const move = (b: Branch): Branch => (b.id === branchId && b.headMessageId !== headMessageId ? { ...b, headMessageId } : b);
-  const branches = detail.branches.map(move);
-  const branch = detail.branch ? move(detail.branch) : detail.branch;
-  if (branch === detail.branch && branches.every((b, i) => b === detail.branches[i])) return detail;
-  return { ...detail, branch, branches };
+/** The cached value as core's `ContextView`: a window of the context (its latest page, its open runs). */
+function viewOf(detail: ContextDetail): ContextView {
+  const runs = new Map<string, RunRecord>();
+  for (const run of [detail.latestRun, detail.state.activeRun, ...detail.state.queue]) {
+    if (run) runs.set(run.id, runRecord(run));
+  }
+  return {
+    context: contextRecord(detail.context),
+    branches: new Map(detail.branches.map((b) => [b.id, { ...b }])),
+    messages: new Map(detail.messages.filter((m) => !isOptimistic(m)).map((m) => [m.id, { ...m }])),
+    runs,
+    toolCalls: new Map(detail.toolCalls.map((t) => [t.id, { ...t }])),
+  };
+}
+
+const TERMINAL_RUN_EVENTS = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.interrupted']);
+
+/**
+ * A persisted event, applied with core's reducer (the one the server replays
+ * its log with) to the cached value seen as a view, then shown again in the
+ * public form. Rows the event does not touch keep their identity, so React
+ * redraws only what changed. The refetch is asked for where the window lacks
+ * what the event names, where the shown branch cannot follow locally, and at
+ * the end of each run (one reconciliation per turn).
+ */
+function applyPersisted(detail: ContextDetail, item: PersistedItem): ApplyResult {
+  if (item.type === 'message.checkpointed') {
+    // A checkpoint beyond the text shown (which cannot follow from the log): the server's copy is needed.
+    const shown = detail.messages.find((m) => m.id === item.payload.messageId);
+    if (shown && mergeAt(textOfParts(shown.parts), item.payload.offset, item.payload.text) === null) {
+      return { detail, refetch: true, listChanged: false };
+    }
+  }
+  const view = viewOf(detail);
+  const touched = new Set<string>();
+  const created = new Set<string>();
+  let missing = false;
+  applyEvent(
+    view,
+    domainEvent(item),
+    (table, id, isNew) => {
+      touched.add(`${table}:${id}`);
+      if (isNew) created.add(`${table}:${id}`);
+    },
+    () => {
+      missing = true;
+    },
+  );
+
+  const keep = <T extends { id: string }>(table: Table, before: readonly T[], after: Iterable<T>): T[] => {
+    const old = new Map(before.map((row) => [row.id, row]));
+    const rows = [...after].map((row) => (touched.has(`${table}:${row.id}`) ? row : (old.get(row.id) ?? row)));
+    return rows.length === before.length && rows.every((row, i) => row === before[i]) ? (before as T[]) : rows;
+  };
+
+  const branches = keep('branch', detail.branches, view.branches.values());
+  const shownBranch = (detail.branch && branches.find((b) => b.id === detail.branch!.id)) ?? detail.branch;
+
+  // The transcript: the messages shown, changed where the event changed them, and new ones of the shown branch.
+  let otherBranch = false;
+  let messages = detail.messages;
+  const changedShown = detail.messages.some((m) => touched.has(`message:${m.id}`));
+  const added = [...view.messages.values()].filter((m) => created.has(`message:${m.id}`));
+  const arriving = added.filter((m) => !detail.branch || m.branchId === detail.branch.id);
+  if (arriving.length < added.length) otherBranch = true;
+  if (changedShown || arriving.length > 0) {
+    const confirmed = new Set(arriving.flatMap((m) => (m.clientMessageId ? [m.clientMessageId] : [])));
+    const kept = detail.messages.flatMap((m) => {
+      if (isOptimistic(m)) return m.clientMessageId && confirmed.has(m.clientMessageId) ? [] : [m];
+      if (created.has(`message:${m.id}`)) return [];
+      return [touched.has(`message:${m.id}`) ? (view.messages.get(m.id) ?? m) : m];
+    });
+    messages = sortBySeq([...kept, ...arriving]);
+  }
+
+  const runs = [...view.runs.values()];
+  const newestRun = runs.reduce<RunRecord | null>((a, r) => (!a || r.createdAt.getTime() > a.createdAt.getTime() || (r.createdAt.getTime() === a.createdAt.getTime() && r.id > a.id) ? r : a), null);
+  const latestRun = newestRun && (!detail.latestRun || touched.has(`run:${newestRun.id}`) || newestRun.id !== detail.latestRun.id) ? publicRun(newestRun) : detail.latestRun;
+
+  let next: ContextDetail = {
+    ...detail,
+    context: publicContext(view.context),
+    state: stateView(view),
+    branch: shownBranch,
+    branches,
+    messages,
+    toolCalls: keep('toolCall', detail.toolCalls, view.toolCalls.values()),
+    latestRun,
+  };
+
+  // The state names a run this window does not hold (its run.queued came before the fetch's page of runs).
+  const activeRunId = view.context.state.type === 'Idle' ? null : view.context.state.runId;
+  const runUnknown = activeRunId !== null && !view.runs.has(activeRunId);
+  let refetch = missing || otherBranch || runUnknown || TERMINAL_RUN_EVENTS.has(item.type);
+  let listChanged = otherBranch;
+  switch (item.type) {
+    case 'branch.switched':
+      // Switched here when the new branch's path is already shown (a fresh fork); the refetch brings the rest either way.
+      next = switchBranchLocally(next, item.payload.branchId);
+      refetch = true;
+      break;
+    case 'message.created':
+      listChanged ||= item.payload.message.role === 'user';
+      break;
+    case 'context.updated':
+      // The sidebar shows titles and a busy dot.
+      listChanged = item.payload.changes.title !== undefined || item.payload.changes.state !== undefined;
+      break;
+    case 'context.created':
+    case 'context.deleted':
+      refetch = true;
+      listChanged = true;
+      break;
+  }
+  return { detail: next, refetch, listChanged };
 }
 
 /**

@@ -211,7 +211,7 @@ export class ChatActions {
           if (input.expectedVersion !== undefined && input.expectedVersion !== a.context.version) {
             throw new DomainError('conflict', 'STALE_VERSION', `context is at version ${a.context.version}`, {
               currentVersion: a.context.version,
-              state: stateView(a),
+              state: stateView(a.rows),
             });
           }
           a.decideTools(input.runId, input.decisions, ownerId);

@@ -1,9 +1,12 @@
 import {
+  activeRunOf,
+  failureText,
   parseFailure,
-  type ContextAggregate,
+  queueOf,
   type ContextChanges,
   type ContextEvent,
   type ContextRecord,
+  type ContextView,
   type Failure,
   type RunRecord,
 } from '@chat/core';
@@ -12,6 +15,10 @@ import {
  * What clients see of the rows (DESIGN §9, §13): a failure is `{ code, message }`
  * (a stable category and a safe sentence, never raw error text), and a run's
  * lease (which instance holds it, until when) stays inside the server.
+ *
+ * Pure (imports only core): the web app imports it (`@chat/api/views`) to turn
+ * what it is sent back into core's records and events, apply them with core's
+ * reducer, and show the result in the same public form.
  */
 export type PublicRun = Omit<RunRecord, 'leaseOwner' | 'leaseExpiresAt' | 'error'> & { error: Failure | null };
 export type PublicContext = Omit<ContextRecord, 'lastError'> & { lastError: Failure | null };
@@ -50,16 +57,47 @@ export function publicEvent(event: ContextEvent): PublicEvent {
   }
 }
 
-/** The state object clients render (DESIGN §9 `context.state`). */
-export function stateView(a: ContextAggregate) {
-  const state = a.state;
+/** The state object clients render (DESIGN §9 `context.state`), from the context's rows (an aggregate's `rows`, or a client's window). */
+export function stateView(view: ContextView) {
+  const state = view.context.state;
+  const activeRun = activeRunOf(view);
   return {
     state,
-    version: a.context.version,
-    lastEventSeq: a.context.lastEventSeq,
-    lastError: parseFailure(a.context.lastError),
-    activeRun: a.activeRun ? publicRun(a.activeRun) : null,
-    queue: a.queue.map(publicRun),
+    version: view.context.version,
+    lastEventSeq: view.context.lastEventSeq,
+    lastError: parseFailure(view.context.lastError),
+    activeRun: activeRun ? publicRun(activeRun) : null,
+    queue: queueOf(view).map(publicRun),
     pendingToolCalls: state.type === 'AwaitingToolApproval' ? state.pendingToolCalls : [],
   };
+}
+
+// ---- back to the domain's form (clients that apply events with core's reducer) ----
+
+/** A failure as stored (`CODE: sentence`): `parseFailure` gives the same failure back. */
+const storedFailure = (f: Failure | null) => (f ? failureText(f) : null);
+
+/** A run as the domain holds it (the lease is the server's: none here). */
+export function runRecord(run: PublicRun): RunRecord {
+  return { ...run, error: storedFailure(run.error), leaseOwner: null, leaseExpiresAt: null };
+}
+
+export function contextRecord(context: PublicContext): ContextRecord {
+  return { ...context, lastError: storedFailure(context.lastError) };
+}
+
+/** The event as stored: `publicEvent(domainEvent(e))` is `e`. */
+export function domainEvent(event: PublicEvent): ContextEvent {
+  switch (event.type) {
+    case 'context.updated': {
+      const { changes } = event.payload;
+      if (changes.lastError === undefined) return event as ContextEvent;
+      return { ...event, payload: { changes: { ...changes, lastError: storedFailure(changes.lastError) } } };
+    }
+    case 'run.failed':
+    case 'run.interrupted':
+      return { ...event, payload: { ...event.payload, error: failureText(event.payload.error) } } as ContextEvent;
+    default:
+      return event;
+  }
 }

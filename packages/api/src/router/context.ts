@@ -51,7 +51,7 @@ export const contextRouter = router({
     );
     return {
       context: publicContext(context),
-      state: stateView(aggregate),
+      state: stateView(aggregate.rows),
       branch,
       branches,
       messages: messages.items,
@@ -63,7 +63,7 @@ export const contextRouter = router({
 
   state: protectedProcedure
     .input(contextRef)
-    .query(async ({ ctx, input }) => stateView(await ownedAggregate(ctx, input.contextId))),
+    .query(async ({ ctx, input }) => stateView((await ownedAggregate(ctx, input.contextId)).rows)),
 
   messages: protectedProcedure
     .input(

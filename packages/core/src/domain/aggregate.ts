@@ -16,7 +16,7 @@ import { assertLegal, SETTLED_TOOL_STATUSES, TERMINAL_RUN_STATUSES } from './lif
 import { textOf } from './records.ts';
 import { applyEvent } from './reducer.ts';
 import { activeRunIdOf, type ContextState } from './state.ts';
-import type { ContextView, Table } from './view.ts';
+import { queueOf, type ContextView, type Table } from './view.ts';
 
 export type Clock = () => Date;
 
@@ -129,11 +129,7 @@ export class ContextAggregate {
   }
   /** Runs waiting behind the active one, in the order they will execute. */
   get queue(): RunRecord[] {
-    const active = activeRunIdOf(this.state);
-    // In the order they were queued (a regenerated reply's trigger is an old message, so not by trigger).
-    return [...this.view.runs.values()]
-      .filter((r) => r.status === 'pending' && r.id !== active)
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || this.triggerSeq(a) - this.triggerSeq(b) || a.id.localeCompare(b.id));
+    return queueOf(this.view);
   }
 
   /** The version the context will have once the pending changes are saved. */
@@ -643,10 +639,6 @@ export class ContextAggregate {
     run.leaseExpiresAt = until;
     this.infraDirty = true;
     this.track({ table: 'run', id: run.id, isNew: false, lease: true });
-  }
-
-  private triggerSeq(run: RunRecord) {
-    return this.view.messages.get(run.triggerMessageId)?.seq ?? Number.MAX_SAFE_INTEGER;
   }
 
   private track(change: RowChange) {

@@ -2,14 +2,21 @@ import type { ContextEvent } from './events.ts';
 import { dateOrNull, fromIso } from './events.ts';
 import type { MessagePart } from './records.ts';
 import { IDLE } from './state.ts';
-import type { ContextView, Touch } from './view.ts';
+import type { ContextView, Missing, Table, Touch } from './view.ts';
 
 /**
- * How each event changes a context: the one reducer used both by the
- * aggregate (to change its rows) and by `rebuild` (to reconstruct a context
- * from its log alone). Reads like a table: one case per event type.
+ * How each event changes a context: the one reducer used by the aggregate (to
+ * change its rows), by `rebuild` (to reconstruct a context from its log
+ * alone) and by clients (the web app applies the events it is sent to its
+ * copy of `context.get`). Reads like a table: one case per event type.
+ *
+ * A record an event names must be in `view`, or the reducer throws. A client
+ * holds a window of the context (the latest page of a transcript, the runs
+ * still open): it passes `missing`, and an event about a record outside the
+ * window changes what the window holds (the context, the other records) and
+ * reports the record it could not change instead of throwing.
  */
-export function applyEvent(view: ContextView | null, event: ContextEvent, touch: Touch = () => {}): ContextView {
+export function applyEvent(view: ContextView | null, event: ContextEvent, touch: Touch = () => {}, missing?: Missing): ContextView {
   if (event.type === 'context.created') {
     const c = event.payload.context;
     touch('context', c.id, true);
@@ -39,9 +46,17 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
   ctx.updatedAt = event.createdAt;
   touch('context', ctx.id, false);
 
-  const message = (id: string) => must(view.messages.get(id), 'message', id);
-  const run = (id: string) => must(view.runs.get(id), 'run', id);
-  const toolCall = (id: string) => must(view.toolCalls.get(id), 'toolCall', id);
+  const find = <T>(rows: Map<string, T>, table: Exclude<Table, 'context'>, id: string): T | undefined => {
+    const row = rows.get(id);
+    if (row !== undefined) return row;
+    if (!missing) throw new Error(`event refers to ${table} ${id}, which is not loaded`);
+    missing(table, id);
+    return undefined;
+  };
+  const message = (id: string) => find(view.messages, 'message', id);
+  const branch = (id: string) => find(view.branches, 'branch', id);
+  const run = (id: string) => find(view.runs, 'run', id);
+  const toolCall = (id: string) => find(view.toolCalls, 'toolCall', id);
 
   switch (event.type) {
     case 'context.updated':
@@ -58,53 +73,59 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
       break;
     }
     case 'branch.switched':
-      must(view.branches.get(event.payload.branchId), 'branch', event.payload.branchId);
-      ctx.activeBranchId = event.payload.branchId;
+      if (branch(event.payload.branchId)) ctx.activeBranchId = event.payload.branchId;
       break;
     case 'message.created': {
       const m = event.payload.message;
       view.messages.set(m.id, { ...m, parts: structuredClone(m.parts), attempts: [], contextId: ctx.id, createdAt: fromIso(m.createdAt) });
       touch('message', m.id, true);
       ctx.lastMessageSeq = Math.max(ctx.lastMessageSeq, m.seq);
-      const branch = must(view.branches.get(m.branchId), 'branch', m.branchId);
+      const b = branch(m.branchId);
       // A queued message is not on its branch's path yet (message.attached puts it there).
-      if (m.status !== 'queued') {
-        branch.headMessageId = m.id;
-        touch('branch', branch.id, false);
+      if (b && m.status !== 'queued') {
+        b.headMessageId = m.id;
+        touch('branch', b.id, false);
       }
-      if (m.role === 'assistant' && m.runId) {
-        run(m.runId).responseMessageId = m.id;
-        touch('run', m.runId, false);
+      const r = m.role === 'assistant' && m.runId ? run(m.runId) : undefined;
+      if (r) {
+        r.responseMessageId = m.id;
+        touch('run', r.id, false);
       }
       break;
     }
     case 'message.checkpointed': {
       const m = message(event.payload.messageId);
+      if (!m) break;
       m.parts = appendText(m.parts, event.payload.offset, event.payload.text);
       touch('message', m.id, false);
       break;
     }
     case 'message.completed': {
       const m = message(event.payload.messageId);
+      if (!m) break;
       m.parts = structuredClone(event.payload.parts);
       m.status = 'complete';
       touch('message', m.id, false);
       break;
     }
     case 'message.attached': {
+      ctx.lastMessageSeq = Math.max(ctx.lastMessageSeq, event.payload.seq);
       const m = message(event.payload.messageId);
+      if (!m) break;
       m.parentId = event.payload.parentId;
       m.seq = event.payload.seq;
       m.status = 'complete';
-      ctx.lastMessageSeq = Math.max(ctx.lastMessageSeq, m.seq);
-      const branch = must(view.branches.get(m.branchId), 'branch', m.branchId);
-      branch.headMessageId = m.id;
       touch('message', m.id, false);
-      touch('branch', branch.id, false);
+      const b = branch(m.branchId);
+      if (b) {
+        b.headMessageId = m.id;
+        touch('branch', b.id, false);
+      }
       break;
     }
     case 'message.restarted': {
       const m = message(event.payload.messageId);
+      if (!m) break;
       if (m.parts.length > 0) m.attempts = [...m.attempts, { attempt: event.payload.attempt - 1, parts: m.parts, status: m.status }];
       m.parts = [];
       m.status = 'streaming';
@@ -113,6 +134,7 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
     }
     case 'message.interrupted': {
       const m = message(event.payload.messageId);
+      if (!m) break;
       m.status = event.payload.status;
       touch('message', m.id, false);
       break;
@@ -137,6 +159,7 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
     }
     case 'run.started': {
       const r = run(event.payload.runId);
+      if (!r) break;
       r.status = 'processing';
       r.attempt = event.payload.attempt;
       r.startedAt ??= fromIso(event.payload.startedAt);
@@ -145,6 +168,7 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
     }
     case 'run.status_changed': {
       const r = run(event.payload.runId);
+      if (!r) break;
       r.status = event.payload.status;
       if (event.payload.attempt !== undefined) r.attempt = event.payload.attempt;
       touch('run', r.id, false);
@@ -155,6 +179,7 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
     case 'run.cancelled':
     case 'run.interrupted': {
       const r = run(event.payload.runId);
+      if (!r) break;
       r.status = FINAL_STATUS[event.type];
       r.completedAt = fromIso(event.payload.completedAt);
       if ('error' in event.payload) r.error = event.payload.error;
@@ -173,6 +198,7 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
     }
     case 'tool.decided': {
       const t = toolCall(event.payload.toolCallId);
+      if (!t) break;
       t.status = event.payload.status;
       t.decidedBy = event.payload.decidedBy;
       t.decidedAt = fromIso(event.payload.decidedAt);
@@ -182,12 +208,14 @@ export function applyEvent(view: ContextView | null, event: ContextEvent, touch:
     }
     case 'tool.started': {
       const t = toolCall(event.payload.toolCallId);
+      if (!t) break;
       t.status = 'running';
       touch('toolCall', t.id, false);
       break;
     }
     case 'tool.finished': {
       const t = toolCall(event.payload.toolCallId);
+      if (!t) break;
       t.status = event.payload.status;
       t.result = event.payload.result;
       touch('toolCall', t.id, false);
@@ -207,17 +235,26 @@ const FINAL_STATUS = {
 } as const;
 
 /** Appends at `offset`; a checkpoint is idempotent because it names where it starts. */
+/**
+ * Writes `chunk` at `offset` of `current`. Returns null when it does not fit
+ * (a gap: offset beyond the text) and `current` itself when the text already
+ * holds the chunk (a replayed delta, or a checkpoint behind the deltas a
+ * client has already shown), so text never goes backwards.
+ */
+export function mergeAt(current: string, offset: number, chunk: string): string | null {
+  if (offset > current.length) return null;
+  const merged = current.slice(0, offset) + chunk;
+  return current.startsWith(merged) ? current : merged;
+}
+
 export function appendText(parts: MessagePart[], offset: number, text: string): MessagePart[] {
   const last = parts.at(-1);
   const current = last?.type === 'text' ? last.text : '';
-  const merged = current.slice(0, offset) + text;
+  // A gap cannot happen in the log (checkpoints are written in order); the text is appended as before.
+  const merged = mergeAt(current, offset, text) ?? current + text;
+  if (merged === current && last?.type === 'text') return parts;
   if (last?.type === 'text') return [...parts.slice(0, -1), { type: 'text', text: merged }];
   return [...parts, { type: 'text', text: merged }];
-}
-
-function must<T>(value: T | undefined, what: string, id: string): T {
-  if (value === undefined) throw new Error(`event refers to ${what} ${id}, which is not loaded`);
-  return value;
 }
 
 function assertNever(x: never): never {
