@@ -72,7 +72,8 @@ describe('applyEvent on a window of the context (what a client holds)', () => {
           // The client's window: some of the rows, chosen at random.
           let k = 0;
           for (const rows of [window!.messages, window!.runs, window!.toolCalls] as Map<string, unknown>[]) {
-            for (const id of [...rows.keys()]) if (!keep[k++ % keep.length]) rows.delete(id);
+            // A queued question is always held (context.get lists it; message.attached names no branch, so a window without it could not move the head).
+            for (const [id, row] of [...rows]) if (!keep[k++ % keep.length] && (row as { status?: string }).status !== 'queued') rows.delete(id);
           }
           const events = repo.events.get('c1')!.filter((e) => e.seq > window!.context.lastEventSeq);
           let view = window!;
