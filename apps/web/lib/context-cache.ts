@@ -1,5 +1,5 @@
 import { contextRecord, domainEvent, publicContext, publicRun, runRecord, stateView } from '@chat/api/views';
-import { applyEvent, mergeAt, type ContextView, type RunRecord, type Table } from '@chat/core';
+import { activeRunIdOf, applyEvent, isRunEndEvent, mergeAt, type ContextView, type RunRecord, type Table } from '@chat/core';
 import type { ChatMessage, ContextDetail, MessagePart, StreamItem } from './types';
 
 /**
@@ -123,8 +123,6 @@ function viewOf(detail: ContextDetail): ContextView {
   };
 }
 
-const TERMINAL_RUN_EVENTS = new Set(['run.completed', 'run.failed', 'run.cancelled', 'run.interrupted']);
-
 /**
  * A persisted event, applied with core's reducer (the one the server replays
  * its log with) to the cached value seen as a view, then shown again in the
@@ -199,9 +197,9 @@ function applyPersisted(detail: ContextDetail, item: PersistedItem): ApplyResult
   };
 
   // The state names a run this window does not hold (its run.queued came before the fetch's page of runs).
-  const activeRunId = view.context.state.type === 'Idle' ? null : view.context.state.runId;
+  const activeRunId = activeRunIdOf(view.context.state);
   const runUnknown = activeRunId !== null && !view.runs.has(activeRunId);
-  let refetch = missing || otherBranch || runUnknown || TERMINAL_RUN_EVENTS.has(item.type);
+  let refetch = missing || otherBranch || runUnknown || isRunEndEvent(item.type);
   let listChanged = otherBranch;
   switch (item.type) {
     case 'branch.switched':

@@ -1,31 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ContextAggregate } from './aggregate.ts';
 import { rebuild } from './reducer.ts';
 import { diffViews } from './replay-check.ts';
-import { MemoryRepository } from '../testing/memory.ts';
-import { action, apply, transcriptOrderViolations } from '../testing/actions.ts';
+import { action, apply, scriptedContext, transcriptOrderViolations } from '../testing/actions.ts';
 
 describe('rebuild(events) equals the stored state', () => {
   it('after any sequence of actions', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 15, maxLength: 60, size: "max" }), async (actions) => {
-        let t = Date.parse('2026-01-01T00:00:00Z');
-        const clock = () => new Date(t);
-        let n = 0;
-        const next = () => `id${++n}`;
-        const repo = new MemoryRepository(clock);
-        await repo.save(
-          ContextAggregate.create(
-            { id: 'c1', ownerId: 'o', title: 't', model: 'local:scripted', mode: 'chat', systemPrompt: null, busyPolicy: 'queue', mainBranchId: 'b1' },
-            clock,
-          ),
-        );
+        const { repo, next, now, tick } = await scriptedContext();
         for (const act of actions) {
-          t += 1000;
+          tick();
           const aggregate = await repo.load('c1');
           try {
-            apply(aggregate, act, next, clock());
+            apply(aggregate, act, next, now());
           } catch {
             continue; // an action the state does not allow: nothing is saved
           }

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ContextAggregate } from './aggregate.ts';
 import { appendText, applyEvent, mergeAt } from './reducer.ts';
+import type { ContextEvent } from './events.ts';
 import { diffViews } from './replay-check.ts';
 import type { ContextView, Table } from './view.ts';
-import { MemoryRepository } from '../testing/memory.ts';
-import { action, apply } from '../testing/actions.ts';
+import { action, apply, scriptedContext } from '../testing/actions.ts';
 
 describe('mergeAt and appendText', () => {
   it('appends, keeps text that already holds the chunk, refuses gaps', () => {
@@ -30,7 +29,7 @@ describe('applyEvent on a window of the context (what a client holds)', () => {
       },
       branches: new Map(), messages: new Map(), runs: new Map(), toolCalls: new Map(),
     };
-    const event = { contextId: 'c1', seq: 5, type: 'message.completed', payload: { messageId: 'm9', parts: [] }, createdAt: new Date(1) } as const;
+    const event: ContextEvent = { contextId: 'c1', seq: 5, type: 'message.completed', payload: { messageId: 'm9', parts: [] }, createdAt: new Date(1) };
     expect(() => applyEvent(structuredClone(view), event)).toThrow(/message m9/);
     const missing: [Table, string][] = [];
     const after = applyEvent(structuredClone(view), event, () => {}, (table, id) => missing.push([table, id]));
@@ -45,25 +44,15 @@ describe('applyEvent on a window of the context (what a client holds)', () => {
         fc.nat(),
         fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }),
         async (actions, cut, keep) => {
-          let t = Date.parse('2026-01-01T00:00:00Z');
-          const clock = () => new Date(t);
-          let n = 0;
-          const next = () => `id${++n}`;
-          const repo = new MemoryRepository(clock);
-          await repo.save(
-            ContextAggregate.create(
-              { id: 'c1', ownerId: 'o', title: 't', model: 'local:scripted', mode: 'chat', systemPrompt: null, busyPolicy: 'queue', mainBranchId: 'b1' },
-              clock,
-            ),
-          );
+          const { repo, next, now, tick } = await scriptedContext();
           const at = cut % actions.length;
           let window: ContextView | null = null;
           for (const [i, act] of actions.entries()) {
             if (i === at) window = structuredClone(repo.views.get('c1')!);
-            t += 1000;
+            tick();
             const aggregate = await repo.load('c1');
             try {
-              apply(aggregate, act, next, clock());
+              apply(aggregate, act, next, now());
             } catch {
               continue;
             }

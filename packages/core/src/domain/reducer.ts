@@ -268,3 +268,6 @@ export function rebuild(events: readonly ContextEvent[]): ContextView {
   if (!view) throw new Error('no events');
   return view;
 }
+
+/** The events that end a run (each sets the run's final status above). */
+export const isRunEndEvent = (type: ContextEvent['type']): boolean => Object.hasOwn(FINAL_STATUS, type);

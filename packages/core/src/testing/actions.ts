@@ -6,9 +6,10 @@
  * not allow the action; then nothing is saved.
  */
 import fc from 'fast-check';
-import type { ContextAggregate } from '../domain/aggregate.ts';
+import { ContextAggregate } from '../domain/aggregate.ts';
 import { textOf, type MessageRecord } from '../domain/records.ts';
 import type { ContextView } from '../domain/view.ts';
+import { MemoryRepository } from './memory.ts';
 
 export type Action =
   | { type: 'send'; text: string; edit: boolean }
@@ -187,4 +188,20 @@ export function transcriptOrderViolations(view: ContextView): string[] {
     });
   }
   return problems;
+}
+
+/** A context in a memory repository, with a clock a test moves on and an id counter (the property tests' start). */
+export async function scriptedContext() {
+  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
+  const now = () => new Date(clock.t);
+  let n = 0;
+  const next = () => `id${++n}`;
+  const repo = new MemoryRepository(now);
+  await repo.save(
+    ContextAggregate.create(
+      { id: 'c1', ownerId: 'o', title: 't', model: 'local:scripted', mode: 'chat', systemPrompt: null, busyPolicy: 'queue', mainBranchId: 'b1' },
+      now,
+    ),
+  );
+  return { repo, next, now, tick: () => (clock.t += 1000) };
 }
