@@ -11,14 +11,14 @@ import {
   type RunRecord,
 } from '@chat/core';
 
+// Pure (imports only core): the web app imports this module to turn what it
+// is sent back into core's records and events, apply them with core's reducer,
+// and show the result in the same public form.
+
 /**
  * What clients see of the rows (DESIGN §9, §13): a failure is `{ code, message }`
  * (a stable category and a safe sentence, never raw error text), and a run's
  * lease (which instance holds it, until when) stays inside the server.
- *
- * Pure (imports only core): the web app imports it (`@chat/api/views`) to turn
- * what it is sent back into core's records and events, apply them with core's
- * reducer, and show the result in the same public form.
  */
 export type PublicRun = Omit<RunRecord, 'leaseOwner' | 'leaseExpiresAt' | 'error'> & { error: Failure | null };
 export type PublicContext = Omit<ContextRecord, 'lastError'> & { lastError: Failure | null };
