@@ -28,9 +28,17 @@ export class ReadModels {
     return { items: page, nextCursor: rows.length > limit ? page.at(-1)!.id : null };
   }
 
+  // The reads behind context.get and context.messages send their SQL through the pool: Prisma's query
+  // compiler costs more CPU per call than the database spends on these index reads (npm run bench -- curves).
+
   async branches(contextId: string) {
-    const rows = await this.prisma.branch.findMany({ where: { contextId }, orderBy: { createdAt: 'asc' } });
-    return rows.map(toBranch);
+    return this.jsonRows(`SELECT row_to_json(b) AS r FROM "Branch" b WHERE "contextId" = $1 ORDER BY "createdAt"`, [contextId], toBranch);
+  }
+
+  /** Rows selected as `row_to_json(...) AS r`, typed like Prisma's. */
+  private async jsonRows<R, T>(sql: string, params: unknown[], map: (row: R) => T): Promise<T[]> {
+    const { rows } = await this.pool.query<{ r: Record<string, unknown> }>(sql, params);
+    return rows.map((row) => map(fromJsonRow<R>(row.r)));
   }
 
   /**
@@ -58,8 +66,8 @@ export class ReadModels {
 
   /** A branch's queued questions, in the order they were sent: a partial-index read. */
   private async queuedMessages(contextId: string, branchId: string): Promise<MessageRecord[]> {
-    const rows = await this.prisma.message.findMany({ where: { contextId, branchId, status: 'queued' }, orderBy: { seq: 'asc' } });
-    return rows.map(toMessage);
+    const sql = `SELECT row_to_json(m) AS r FROM "Message" m WHERE "contextId" = $1 AND "branchId" = $2 AND status = 'queued' ORDER BY seq`;
+    return this.jsonRows(sql, [contextId, branchId], toMessage);
   }
 
   private async pathPage(contextId: string, headMessageId: string | null, limit: number, beforeSeq?: number) {
@@ -67,36 +75,33 @@ export class ReadModels {
     const start =
       beforeSeq === undefined
         ? { id: headMessageId }
-        : await this.prisma.message.findUnique({ where: { contextId_seq: { contextId, seq: beforeSeq } }, select: { parentId: true } }).then((m) =>
-            m ? { id: m.parentId } : null,
-          );
+        : await this.pool
+            .query<{ parentId: string | null }>(`SELECT "parentId" FROM "Message" WHERE "contextId" = $1 AND seq = $2`, [contextId, beforeSeq])
+            .then(({ rows: [m] }) => (m ? { id: m.parentId } : null));
     // A cursor that is no message of the context: the whole walk, filtered (what a cursor from a page returns never needs).
     const from = start ? start.id : headMessageId;
     if (!from) return { items: [] as MessageRecord[], nextCursor: null as number | null };
     // Each step reads its message by primary key and keeps the row, so nothing is read twice.
-    const rows = await this.prisma.$queryRaw<{ m: Record<string, unknown> }[]>`
+    const sql = `
       WITH RECURSIVE path(id, "parentId", seq, depth, row) AS (
-        SELECT id, "parentId", seq, 1, row_to_json(h) FROM "Message" h WHERE id = ${from} AND "contextId" = ${contextId}
+        SELECT id, "parentId", seq, 1, row_to_json(h) FROM "Message" h WHERE id = $1 AND "contextId" = $2
         UNION ALL
         SELECT m.id, m."parentId", m.seq, p.depth + 1, row_to_json(m) FROM "Message" m JOIN path p ON m.id = p."parentId"
-        WHERE ${start ? limit + 1 : null}::int IS NULL OR p.depth < ${limit + 1}::int
+        WHERE $3::int IS NULL OR p.depth < $4::int
       )
-      SELECT row AS m FROM path
-      WHERE ${beforeSeq ?? null}::int IS NULL OR seq < ${beforeSeq ?? null}::int
+      SELECT row AS r FROM path
+      WHERE $5::int IS NULL OR seq < $5::int
       ORDER BY seq DESC
-      LIMIT ${limit + 1}`;
-    const newestFirst = rows.map((r) => toMessage(fromJsonRow(r.m)));
+      LIMIT $4::int`;
+    const newestFirst = await this.jsonRows(sql, [from, contextId, start ? limit + 1 : null, limit + 1, beforeSeq ?? null], toMessage);
     const items = newestFirst.slice(0, limit).reverse();
     return { items, nextCursor: newestFirst.length > limit ? (items[0]?.seq ?? null) : null };
   }
 
   async runs(contextId: string, status?: string, limit = 50): Promise<RunRecord[]> {
-    const rows = await this.prisma.run.findMany({
-      where: { contextId, ...(status ? { status } : {}) },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit,
-    });
-    return rows.map(toRun);
+    const sql = `SELECT row_to_json(r) AS r FROM "Run" r WHERE "contextId" = $1 AND ($2::text IS NULL OR status = $2)
+      ORDER BY "createdAt" DESC, id DESC LIMIT $3`;
+    return this.jsonRows(sql, [contextId, status ?? null, limit], toRun);
   }
 
   /** The replies of the context's active run still streaming (index lookups: Context by id, Message by runId). */
@@ -115,8 +120,8 @@ export class ReadModels {
 
   async toolCalls(runIds: string[]): Promise<ToolCallRecord[]> {
     if (runIds.length === 0) return [];
-    const rows = await this.prisma.toolCall.findMany({ where: { runId: { in: runIds } }, orderBy: { createdAt: 'asc' } });
-    return rows.map(toToolCall);
+    const sql = `SELECT row_to_json(t) AS r FROM "ToolCall" t WHERE "runId" = ANY($1::text[]) ORDER BY "createdAt"`;
+    return this.jsonRows(sql, [runIds], toToolCall);
   }
 
   events(contextId: string, afterSeq: number, limit: number): Promise<ContextEvent[]> {
