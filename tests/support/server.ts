@@ -33,7 +33,9 @@ export async function startServer(opts: {
 }): Promise<TestServer> {
   const script = opts.script ?? 'packages/api/src/serve.ts';
   // `node --import tsx`, not the tsx binary: tsx runs the script in a second process that a SIGKILL would miss.
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(opts.args ?? [])], {
+  // SERVER_CPU_PROF=DIR: each server writes a CPU profile there when it exits (node --cpu-prof; not allowed in NODE_OPTIONS).
+  const profile = process.env.SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SERVER_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...(opts.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
