@@ -4,13 +4,13 @@ import { toIso } from './events.ts';
 import type { ContextRecord, MessageRecord, RunRecord, ToolCallRecord } from './records.ts';
 import { applyEvent } from './reducer.ts';
 import type { ContextState } from './state.ts';
-import { activeRunOf, queueOf, type ContextView, type Table } from './view.ts';
+import { queueOf, type ContextView, type Table } from './view.ts';
 import * as contextCommands from './commands/context.ts';
 import * as reply from './commands/reply.ts';
 import * as runs from './commands/runs.ts';
 import * as tools from './commands/tools.ts';
 import * as turns from './commands/turns.ts';
-import { messagesOf, runOf, toolCallsOf, type Clock, type Tx } from './commands/tx.ts';
+import { activeRun, messagesOf, runOf, toolCallsOf, type Clock, type Tx } from './commands/tx.ts';
 
 export type { Clock, Tx } from './commands/tx.ts';
 export type { RequestedToolCall } from './commands/reply.ts';
@@ -43,7 +43,7 @@ export class ContextAggregate {
 
   private constructor(
     private view: ContextView,
-    readonly clock: Clock,
+    private readonly clock: Clock,
     readonly expectedVersion: number | null,
   ) {
     const self = this;
@@ -63,9 +63,9 @@ export class ContextAggregate {
   ): ContextAggregate {
     const now = toIso(clock());
     const draft = new ContextAggregate(null as unknown as ContextView, clock, null);
-    const { mainBranchId, ...context } = input;
-    draft.emit('context.created', { context: { ...context, createdAt: now } });
-    draft.emit('branch.created', { branch: { id: mainBranchId, name: 'main', headMessageId: null, forkedFromMessageId: null, createdAt: now } });
+    const { id, ownerId, title, model, mode, systemPrompt, busyPolicy } = input;
+    draft.emit('context.created', { context: { id, ownerId, title, model, mode, systemPrompt, busyPolicy, createdAt: now } });
+    draft.emit('branch.created', { branch: { id: input.mainBranchId, name: 'main', headMessageId: null, forkedFromMessageId: null, createdAt: now } });
     return draft;
   }
 
@@ -103,7 +103,7 @@ export class ContextAggregate {
     return runOf(this.view, runId);
   }
   get activeRun(): RunRecord | null {
-    return activeRunOf(this.view);
+    return activeRun(this.view);
   }
   /** Runs waiting behind the active one, in the order they will execute. */
   get queue(): RunRecord[] {
@@ -141,34 +141,80 @@ export class ContextAggregate {
 
   // ---- commands (each in its module; the aggregate only records) ----------------
 
-  update = (changes: contextCommands.ContextSettings) => contextCommands.updateContext(this.tx, changes);
-  transferTo = (ownerId: string) => contextCommands.transferContext(this.tx, ownerId);
-  delete = () => contextCommands.deleteContext(this.tx);
-  switchBranch = (branchId: string) => contextCommands.switchBranch(this.tx, branchId);
+  update(changes: contextCommands.ContextSettings) {
+    contextCommands.updateContext(this.tx, changes);
+  }
+  transferTo(ownerId: string) {
+    contextCommands.transferContext(this.tx, ownerId);
+  }
+  delete() {
+    contextCommands.deleteContext(this.tx);
+  }
+  switchBranch(branchId: string) {
+    contextCommands.switchBranch(this.tx, branchId);
+  }
 
-  acceptUserMessage = (input: turns.UserMessageInput) => turns.acceptUserMessage(this.tx, input);
-  regenerate = (input: { messageId: string; runId: string; newBranchId: string }) => turns.regenerate(this.tx, input);
+  acceptUserMessage(input: turns.UserMessageInput) {
+    return turns.acceptUserMessage(this.tx, input);
+  }
+  regenerate(input: { messageId: string; runId: string; newBranchId: string }) {
+    return turns.regenerate(this.tx, input);
+  }
 
-  claimRun = (runId: string, owner: string, leaseExpiresAt: Date) => runs.claimRun(this.tx, runId, owner, leaseExpiresAt);
-  assertLease = (runId: string, owner: string) => runs.assertLease(this.tx, runId, owner);
-  releaseLease = (runId: string) => runs.releaseLease(this.tx, runId);
-  cancel = (runId?: string) => runs.cancel(this.tx, runId);
-  fail = (runId: string, error: string) => runs.fail(this.tx, runId, error);
-  recover = (runId: string, maxAttempts: number) => runs.recover(this.tx, runId, maxAttempts);
+  claimRun(runId: string, owner: string, leaseExpiresAt: Date) {
+    return runs.claimRun(this.tx, runId, owner, leaseExpiresAt);
+  }
+  assertLease(runId: string, owner: string) {
+    return runs.assertLease(this.tx, runId, owner);
+  }
+  releaseLease(runId: string) {
+    runs.releaseLease(this.tx, runId);
+  }
+  cancel(runId?: string) {
+    return runs.cancel(this.tx, runId);
+  }
+  fail(runId: string, error: string) {
+    runs.fail(this.tx, runId, error);
+  }
+  recover(runId: string, maxAttempts: number) {
+    runs.recover(this.tx, runId, maxAttempts);
+  }
 
-  startReply = (runId: string, owner: string, messageId: string) => reply.startReply(this.tx, runId, owner, messageId);
-  checkpoint = (messageId: string, text: string) => reply.checkpoint(this.tx, messageId, text);
-  flushCancelledText = (runId: string, messageId: string, text: string) => reply.flushCancelledText(this.tx, runId, messageId, text);
-  completeReply = (runId: string, owner: string, messageId: string, r: { text: string; toolCalls: reply.RequestedToolCall[] }) =>
+  startReply(runId: string, owner: string, messageId: string) {
+    return reply.startReply(this.tx, runId, owner, messageId);
+  }
+  checkpoint(messageId: string, text: string) {
+    reply.checkpoint(this.tx, messageId, text);
+  }
+  flushCancelledText(runId: string, messageId: string, text: string) {
+    reply.flushCancelledText(this.tx, runId, messageId, text);
+  }
+  completeReply(runId: string, owner: string, messageId: string, r: { text: string; toolCalls: reply.RequestedToolCall[] }) {
     reply.completeReply(this.tx, runId, owner, messageId, r);
+  }
 
-  decideTools = (runId: string, decisions: tools.ToolDecision[], decidedBy: string) => tools.decideTools(this.tx, runId, decisions, decidedBy);
-  expireApprovals = (timeoutMs: number) => tools.expireApprovals(this.tx, timeoutMs);
-  claimTool = (runId: string, owner: string, toolCallId: string) => tools.claimTool(this.tx, runId, owner, toolCallId);
-  finishTool = (runId: string, owner: string, toolCallId: string, outcome: { ok: boolean; result: unknown }) =>
+  decideTools(runId: string, decisions: tools.ToolDecision[], decidedBy: string, expired = false) {
+    tools.decideTools(this.tx, runId, decisions, decidedBy, expired);
+  }
+  expireApprovals(timeoutMs: number) {
+    return tools.expireApprovals(this.tx, timeoutMs);
+  }
+  claimTool(runId: string, owner: string, toolCallId: string) {
+    return tools.claimTool(this.tx, runId, owner, toolCallId);
+  }
+  finishTool(runId: string, owner: string, toolCallId: string, outcome: { ok: boolean; result: unknown }) {
     tools.finishTool(this.tx, runId, owner, toolCallId, outcome);
-  completeToolStep = (runId: string, owner: string, messageId: string) => tools.completeToolStep(this.tx, runId, owner, messageId);
+  }
+  completeToolStep(runId: string, owner: string, messageId: string) {
+    tools.completeToolStep(this.tx, runId, owner, messageId);
+  }
 
+  /**
+   * A command as a pure function: the events it would emit on a copy of
+   * `view` (the view itself is left as it is), and what it returned. Lease
+   * changes (`claimRun`, `releaseLease`) are not events: they show only in the
+   * copy's runs. Throws what the command throws.
+   */
   static decide<R>(view: ContextView, clock: Clock, command: (tx: Tx) => R): { events: readonly ContextEvent[]; result: R } {
     const draft = ContextAggregate.load(structuredClone(view), clock);
     const result = command(draft.tx);
@@ -208,10 +254,4 @@ export class ContextAggregate {
   }
 }
 
-
-/**
- * A command as a pure function: the events it would emit on a copy of `view`
- * (the view itself is left as it is), and what it returned. Throws what the
- * command throws.
- */
 export const decide = ContextAggregate.decide;

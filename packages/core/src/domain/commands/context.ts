@@ -1,11 +1,11 @@
 import { notFound } from '../errors.ts';
 import type { ContextChanges } from '../events.ts';
 import type { BusyPolicy, ContextMode } from '../records.ts';
-import { activeRunOf, queueOf } from '../view.ts';
+import { queueOf } from '../view.ts';
 import { cancel } from './runs.ts';
-import { assertLive, nowIso, type Tx } from './tx.ts';
+import { activeRun, assertLive, nowIso, type Tx } from './tx.ts';
 
-/** The chat itself: its settings, its owner, its active branch, its deletion. */
+// The chat itself: its settings, its owner, its active branch, its deletion.
 
 export type ContextSettings = { title?: string; systemPrompt?: string | null; model?: string; mode?: ContextMode; busyPolicy?: BusyPolicy };
 
@@ -28,7 +28,7 @@ export function deleteContext(tx: Tx) {
   assertLive(tx.view);
   // Queued runs first: cancelling the active run would start the next one.
   for (const queued of queueOf(tx.view)) cancel(tx, queued.id);
-  const active = activeRunOf(tx.view);
+  const active = activeRun(tx.view);
   if (active) cancel(tx, active.id);
   tx.emit('context.deleted', { deletedAt: nowIso(tx) });
 }

@@ -4,7 +4,7 @@ import { textOf } from '../records.ts';
 import { advance, assertLease, finishRun, releaseLease } from './runs.ts';
 import { appendMessage, branchOf, nowIso, type Tx } from './tx.ts';
 
-/** The model's side of a turn: a reply started, streamed, completed (maybe asking for tools). */
+// The model's side of a turn: a reply started, streamed, completed (maybe asking for tools).
 
 export interface RequestedToolCall {
   id: string;

@@ -7,9 +7,9 @@ import { TERMINAL_RUN_STATUSES } from '../lifecycle.ts';
 import type { RunRecord } from '../records.ts';
 import { activeRunIdOf } from '../state.ts';
 import { queueOf } from '../view.ts';
-import { branchOf, messagesOf, nowIso, runOf, toolCallsOf, type Tx } from './tx.ts';
+import { activeRun, branchOf, messagesOf, nowIso, runOf, toolCallsOf, type Tx } from './tx.ts';
 
-/** Runs: queueing, the worker's claim and lease, and every way a run ends. */
+// Runs: queueing, the worker's claim and lease, and every way a run ends.
 
 export function queueRun(tx: Tx, runId: string, branchId: string, triggerMessageId: string) {
   // Queue order is the order of acceptance (writers are serialised): a run is never queued "before" an
@@ -24,9 +24,8 @@ export function queueRun(tx: Tx, runId: string, branchId: string, triggerMessage
 
 /** A worker takes the active run: a fresh start, a recovered retry, or a hand-off after approval. */
 export function claimRun(tx: Tx, runId: string, owner: string, leaseExpiresAt: Date): boolean {
-  const { state } = tx.view.context;
-  const run = tx.view.runs.get(runId);
-  if (!run || activeRunIdOf(state) !== runId || state.type === 'AwaitingToolApproval') return false;
+  const run = activeRun(tx.view);
+  if (!run || run.id !== runId || tx.view.context.state.type === 'AwaitingToolApproval') return false;
   const now = tx.clock();
   const free = run.leaseOwner === null || (run.leaseExpiresAt !== null && run.leaseExpiresAt <= now);
   if (!free || (run.status !== 'pending' && run.status !== 'processing')) return false;
@@ -65,7 +64,7 @@ export function cancel(tx: Tx, runId?: string): RunRecord | null {
       tx.emit('tool.decided', { toolCallId: call.id, status: 'denied', decidedBy: 'system', decidedAt: now, reason: 'run cancelled' });
     }
   }
-  markStreaming(tx, run.id, 'cancelled');
+  endStreaming(tx, run.id, 'cancelled');
   finishRun(tx, run.id, { type: 'cancel' }, 'run.cancelled');
   return run;
 }
@@ -73,7 +72,7 @@ export function cancel(tx: Tx, runId?: string): RunRecord | null {
 export function fail(tx: Tx, runId: string, error: string) {
   const run = runOf(tx.view, runId);
   if (activeRunIdOf(tx.view.context.state) !== runId || TERMINAL_RUN_STATUSES.includes(run.status)) return;
-  markStreaming(tx, runId, 'error');
+  endStreaming(tx, runId, 'error');
   finishRun(tx, runId, { type: 'failure', error }, 'run.failed', error);
 }
 
@@ -81,7 +80,7 @@ export function fail(tx: Tx, runId: string, error: string) {
 export function recover(tx: Tx, runId: string, maxAttempts: number) {
   const run = runOf(tx.view, runId);
   if (activeRunIdOf(tx.view.context.state) !== runId || run.status !== 'processing') return;
-  markStreaming(tx, runId, 'interrupted');
+  endStreaming(tx, runId, 'interrupted');
   for (const call of toolCallsOf(tx.view, runId)) {
     // It may or may not have run; running it again could repeat a side effect.
     if (call.status === 'running') {
@@ -153,7 +152,7 @@ function attachQueued(tx: Tx, starting: RunRecord | null) {
   }
 }
 
-function markStreaming(tx: Tx, runId: string, status: 'interrupted' | 'cancelled' | 'error') {
+function endStreaming(tx: Tx, runId: string, status: 'interrupted' | 'cancelled' | 'error') {
   for (const message of messagesOf(tx.view, runId)) {
     if (message.status === 'streaming') tx.emit('message.interrupted', { messageId: message.id, status });
   }

@@ -5,7 +5,7 @@ import type { ContextView } from '../view.ts';
 import { advance, assertLease } from './runs.ts';
 import { appendMessage, assertLive, nowIso, toolCallsOf, type Tx } from './tx.ts';
 
-/** Tool calls: a human's decisions, their expiry, running each once, and the results sent back to the model. */
+// Tool calls: a human's decisions, their expiry, running each once, and the results sent back to the model.
 
 export interface ToolDecision {
   toolCallId: string;

@@ -3,7 +3,7 @@ import type { MessageRecord, RunRecord } from '../records.ts';
 import { queueRun } from './runs.ts';
 import { appendMessage, assertLive, assertMayStartRun, branchOf, nowIso, runOf, type Tx } from './tx.ts';
 
-/** The user's side of a turn: a question (new, or an edit that forks), or a reply asked for again. */
+// The user's side of a turn: a question (new, or an edit that forks), or a reply asked for again.
 
 export interface UserMessageInput {
   messageId: string;

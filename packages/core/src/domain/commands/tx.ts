@@ -2,7 +2,8 @@ import { DomainError, notFound } from '../errors.ts';
 import type { EventPayloads, EventType } from '../events.ts';
 import { toIso } from '../events.ts';
 import type { BranchRecord, MessageRecord, RunRecord, ToolCallRecord } from '../records.ts';
-import { activeRunOf, type ContextView } from '../view.ts';
+import { activeRunIdOf } from '../state.ts';
+import type { ContextView } from '../view.ts';
 
 export type Clock = () => Date;
 
@@ -11,6 +12,9 @@ export type Clock = () => Date;
  * emitted so far, and the one way to change them. A command is a function of
  * (`tx`, input): it checks its rules against `tx.view` and emits events; the
  * recorder (the aggregate) applies each with the reducer and keeps it to save.
+ * Not a transaction by itself: a command that throws after it emitted leaves
+ * those events on the recorder, and the session (runtime/mutate.ts) drops that
+ * aggregate, so nothing of it is saved.
  */
 export interface Tx {
   readonly view: ContextView;
@@ -26,6 +30,12 @@ export function runOf(view: ContextView, runId: string): RunRecord {
   const run = view.runs.get(runId);
   if (!run) throw notFound('run', runId);
   return run;
+}
+
+/** The run the state names; a state naming a run that is not loaded is a bug, so it throws. */
+export function activeRun(view: ContextView): RunRecord | null {
+  const id = activeRunIdOf(view.context.state);
+  return id ? runOf(view, id) : null;
 }
 
 export function branchOf(view: ContextView, branchId: string): BranchRecord {
@@ -49,7 +59,7 @@ export function assertLive(view: ContextView) {
 }
 
 export function assertMayStartRun(view: ContextView) {
-  const active = activeRunOf(view);
+  const active = activeRun(view);
   if (active && view.context.busyPolicy === 'reject') {
     throw new DomainError('conflict', 'CONTEXT_BUSY', 'the context is busy with another run', { activeRunId: active.id });
   }
