@@ -290,7 +290,7 @@ async function main() {
       commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     } catch {}
     console.log(
-      `\n## Transcript-length curves (commit ${commit}, ${os.cpus().length} cores, ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL'}, ` +
+      `\n## Transcript-length curves (commit ${commit}, Node ${process.version}, ${os.cpus().length} cores, ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL'}, ` +
         `${f((performance.now() - started) / 1000, 0)} s, load average ${loadAtStart} at start, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at end; ` +
         `database at the end: ${sizes.contexts} contexts, ${sizes.messages} messages, ${sizes.events} events, ${sizes.size})\n`,
     );

@@ -714,7 +714,7 @@ async function main() {
     perTurn.exampleSql.forEach((q, i) => console.log(`  ${String(i + 1).padStart(2)}. ${q.replace(/\s+/g, ' ').slice(0, 160)}`));
   }
   console.log(
-    `\n## Benchmark results (${os.cpus().length} cores, ${dataDir ? 'embedded PostgreSQL' : 'DATABASE_URL'}, ${f((performance.now() - benchStarted) / 1000, 0)} s, ` +
+    `\n## Benchmark results (Node ${process.version}, ${os.cpus().length} cores, ${dataDir ? 'embedded PostgreSQL' : 'DATABASE_URL'}, ${f((performance.now() - benchStarted) / 1000, 0)} s, ` +
       `load average ${loadAtStart} at start, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at end)\n`,
   );
   console.log(lines.join('\n'));
