@@ -143,8 +143,8 @@ describe.skipIf(!app.enabled)('status and the chat panel in Chromium', () => {
 
     // The timeline: both runs completed, newest first, with the tool call; the event log pages.
     const runs = page.getByTestId('run-item');
-    await expect.poll(() => runs.count()).toBe(2);
-    expect(await runs.evaluateAll((items) => items.map((i) => i.getAttribute('data-status')))).toEqual(['completed', 'completed']);
+    // The list is read again when the latest run's status changes: it may still be on its way once the chat is Idle.
+    await expect.poll(() => runs.evaluateAll((items) => items.map((i) => i.getAttribute('data-status'))), { timeout: 10_000 }).toEqual(['completed', 'completed']);
     expect(await runs.first().innerText()).toMatch(/calculate/);
     expect(await runs.first().innerText()).toMatch(/queued \d+(\.\d)? m?s, ran \d+(\.\d)? m?s/);
     const { lastEventSeq } = (await query<{ context: { lastEventSeq: number } }>(page, 'context.get', { contextId })).context;
