@@ -106,11 +106,10 @@ export class ReadModels {
 
   /** The replies of the context's active run still streaming (index lookups: Context by id, Message by runId). */
   async streamingMessages(contextId: string): Promise<MessageRecord[]> {
-    const rows = await this.prisma.$queryRaw<{ m: Record<string, unknown> }[]>`
-      SELECT row_to_json(m) AS m FROM "Context" c JOIN "Message" m ON m."runId" = c."activeRunId"
-      WHERE c.id = ${contextId} AND m."contextId" = ${contextId} AND m.status = 'streaming'
+    const sql = `SELECT row_to_json(m) AS r FROM "Context" c JOIN "Message" m ON m."runId" = c."activeRunId"
+      WHERE c.id = $1 AND m."contextId" = $1 AND m.status = 'streaming'
       ORDER BY m.seq`;
-    return rows.map((r) => toMessage(fromJsonRow(r.m)));
+    return this.jsonRows(sql, [contextId], toMessage);
   }
 
   async run(runId: string): Promise<RunRecord | null> {
