@@ -12,12 +12,16 @@
 // server's work without HTTP. The chats are seeded with copies of one turn
 // the app really ran (tests/scale/seed.ts), then VACUUM ANALYZEd.
 //
+// BENCH_CURVE_HTTP=1 sends the reads through the typed client (@chat/client,
+// superjson) over HTTP instead, as another app would.
+//
 // Knobs (env): BENCH_BIG=1 (the 10,000 other chats), BENCH_CURVE_SIZES
 // ("10,1000,10000,100000"), BENCH_CURVE_READS (30 per read and size),
 // BENCH_CURVE_TURNS (10 per size), BENCH_OTHER_CHATS (10000) and
 // BENCH_OTHER_MESSAGES (100 per other chat), DATABASE_URL (else an embedded
 // PostgreSQL in a temporary directory).
 import { appRouter, createApiServer, createCallerFactory, loadConfig, startServices, type Services } from '@chat/api';
+import { createChatClient, type ChatClient } from '@chat/client';
 import { migrateDeploy, startEmbeddedPostgres } from '@chat/db';
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +44,7 @@ const SIZES = (process.env.BENCH_CURVE_SIZES ?? '10,1000,10000,100000')
 const READS = num('BENCH_CURVE_READS', 30);
 const TURNS = num('BENCH_CURVE_TURNS', 10);
 const BIG = process.env.BENCH_BIG === '1';
+const HTTP = process.env.BENCH_CURVE_HTTP === '1';
 const OTHER_CHATS = num('BENCH_OTHER_CHATS', 10_000);
 const OTHER_MESSAGES = num('BENCH_OTHER_MESSAGES', 100);
 const WARMUP = 5;
@@ -69,6 +74,8 @@ interface Env {
   url: string;
   db: pg.Client;
   caller: Caller;
+  /** The reads' client when BENCH_CURVE_HTTP=1. */
+  http: ChatClient | null;
 }
 
 /** The timed operations of one chat, each returning its own duration in ms. */
@@ -108,6 +115,7 @@ async function turn(env: Env, contextId: string, content: string): Promise<{ tur
 }
 
 async function read(env: Env, op: Op, contextId: string, middle: number) {
+  if (env.http) return readOverHttp(env.http, op, contextId, middle);
   const c = env.caller;
   switch (op) {
     case 'context.get':
@@ -118,6 +126,21 @@ async function read(env: Env, op: Op, contextId: string, middle: number) {
       return time(() => c.context.messages({ contextId, limit: 50, cursor: middle }));
     case 'run.latest':
       return time(() => c.run.latest({ contextId }));
+    default:
+      throw new Error(op);
+  }
+}
+
+async function readOverHttp(c: ChatClient, op: Op, contextId: string, middle: number) {
+  switch (op) {
+    case 'context.get':
+      return time(() => c.context.get.query({ contextId }));
+    case 'context.messages (latest page of 50)':
+      return time(() => c.context.messages.query({ contextId, limit: 50 }));
+    case 'context.messages (page of 50 in the middle)':
+      return time(() => c.context.messages.query({ contextId, limit: 50, cursor: middle }));
+    case 'run.latest':
+      return time(() => c.run.latest.query({ contextId }));
     default:
       throw new Error(op);
   }
@@ -230,9 +253,11 @@ async function main() {
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     const callerFor = async (name: string) => {
       const token = await tokenFor(url, await guestSession(url), name);
-      return callerFactory({ services, headers: new Headers({ authorization: `Bearer ${token}` }), url: `${url}/api/trpc` });
+      return { token, caller: callerFactory({ services, headers: new Headers({ authorization: `Bearer ${token}` }), url: `${url}/api/trpc` }) };
     };
-    const env: Env = { services, server, url, db, caller: await callerFor('bench-curves') };
+    const own = await callerFor('bench-curves');
+    const http = HTTP ? createChatClient({ url, token: own.token, batch: false, retry: false }) : null;
+    const env: Env = { services, server, url, db, caller: own.caller, http };
     log(`database ready, ${os.cpus().length} cores, load average ${loadAtStart}`);
 
     // The template: one real turn of the app; and warm code (tsx, JIT) with a few more turns elsewhere.
@@ -252,7 +277,7 @@ async function main() {
     let crowded: ReturnType<typeof table> | null = null;
     if (BIG) {
       // Another user's chats: one empty context through the API, cloned; each seeded with the template turn.
-      const other = await callerFor('bench-curves-others');
+      const { caller: other } = await callerFor('bench-curves-others');
       const { context: empty } = await other.context.create({ title: 'another chat' });
       let t0 = performance.now();
       const ids = await cloneContexts(db, empty.id, OTHER_CHATS - 1);
@@ -295,7 +320,7 @@ async function main() {
         `database at the end: ${sizes.contexts} contexts, ${sizes.messages} messages, ${sizes.events} events, ${sizes.size})\n`,
     );
     console.log(
-      `In-process caller (no HTTP), medians of ${READS} reads and ${TURNS} turns per size after a warm-up, sizes interleaved. ` +
+      `${HTTP ? 'Reads through the typed client over HTTP (turns in process)' : 'In-process caller (no HTTP)'}, medians of ${READS} reads and ${TURNS} turns per size after a warm-up, sizes interleaved. ` +
         `Turn: sendMessage until its run.completed reaches an event-bus subscriber (local model, 0 ms/token); sendMessage: its accept. ` +
         `context.get returns the latest 200 messages, so at 10 it returns 10. Columns: prior messages in the chat.\n`,
     );

@@ -11,7 +11,8 @@ import { createTestDatabase } from '../support/database.ts';
  * runs, failures, crash recoveries), here through the Prisma repository on a
  * real PostgreSQL: after every saved action the rows read back equal
  * rebuild(events read back), the transcript is in order on every branch, and
- * the log's seqs have no gap.
+ * the log's seqs have no gap; and the transcript reads return every branch's
+ * parent chain, whole and in pages.
  */
 let db: ReturnType<typeof createPrismaClient>;
 let repo: PrismaContextRepository;
@@ -35,6 +36,37 @@ async function storedView(contextId: string): Promise<ContextView> {
     runs: new Map(stored.runs.map((r) => [r.id, r])),
     toolCalls: new Map(stored.toolCalls.map((c) => [c.id, c])),
   };
+}
+
+/** The path of a branch as its parent chain from the head, oldest first. */
+function walk(view: ContextView, headMessageId: string | null): string[] {
+  const ids: string[] = [];
+  for (let id = headMessageId; id; id = view.messages.get(id)?.parentId ?? null) ids.unshift(id);
+  return ids;
+}
+
+/**
+ * What context.get and context.messages read (lineage segments as range reads) is
+ * every branch's parent chain, in order, whole and page by page, then its queue.
+ */
+async function expectPagesFollowTheParentChain(contextId: string, view: ContextView) {
+  for (const branch of view.branches.values()) {
+    const path = walk(view, branch.headMessageId);
+    const queued = [...view.messages.values()].filter((m) => m.branchId === branch.id && m.status === 'queued').sort((a, b) => a.seq - b.seq).map((m) => m.id);
+    const whole = await reads.branchMessages(contextId, branch, 10_000);
+    expect(whole.items.map((m) => m.id), `branch ${branch.id}`).toEqual([...path, ...queued]);
+    expect(whole.nextCursor).toBeNull();
+    const paged: string[] = [];
+    let page = await reads.branchMessages(contextId, branch, 2);
+    const newestQueued = page.items.filter((m) => m.status === 'queued').map((m) => m.id);
+    expect(newestQueued).toEqual(queued);
+    paged.unshift(...page.items.filter((m) => m.status !== 'queued').map((m) => m.id));
+    while (page.nextCursor !== null) {
+      page = await reads.branchMessages(contextId, branch, 2, page.nextCursor);
+      paged.unshift(...page.items.map((m) => m.id));
+    }
+    expect(paged, `branch ${branch.id}, pages of 2`).toEqual(path);
+  }
 }
 
 let contexts = 0;
@@ -66,6 +98,7 @@ describe('rebuild(events) equals the rows stored through the Prisma repository',
           const events = await reads.allEvents(contextId);
           expect(diffViews(stored, rebuild(events)), JSON.stringify(act)).toEqual([]);
           expect(transcriptOrderViolations(stored)).toEqual([]);
+          await expectPagesFollowTheParentChain(contextId, stored);
           expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
           const active = [...stored.runs.values()].filter((r) => r.status === 'processing' || r.status === 'awaiting_approval');
           expect(active.length).toBeLessThanOrEqual(1);

@@ -16,7 +16,7 @@ import {
 } from '@chat/core';
 import pg from 'pg';
 import { KeyedLock } from './keyed-lock.ts';
-import { fromJsonRow, toBranch, toContext, toMessage, toRun, toToolCall } from './mappers.ts';
+import { fromJsonRow, fromMessageRow, messageSelect, toBranch, toContext, toMessage, toRun, toToolCall, type MessageRow } from './mappers.ts';
 import { RUNNING_OF_OWNER } from './run-queue.ts';
 import { buildSaveStatement } from './save-statement.ts';
 
@@ -315,24 +315,24 @@ export class PrismaContextRepository implements ContextRepository {
   async loadPath(contextId: string, headMessageId: string | null, window?: HistoryWindow): Promise<MessageRecord[]> {
     if (!headMessageId) return [];
     // Each step reads its message by primary key and keeps the row, so nothing is read twice.
-    const { rows } = await this.pool.query<{ m: JsonRow }>(
-      `WITH RECURSIVE path(id, "parentId", seq, used, row) AS (
-        SELECT id, "parentId", seq, 0::bigint, row_to_json(h) FROM "Message" h WHERE id = $1 AND "contextId" = $2
+    const { rows } = await this.pool.query<MessageRow>(
+      `WITH RECURSIVE path AS (
+        SELECT h.*, 0::bigint AS used FROM "Message" h WHERE id = $1 AND "contextId" = $2
         UNION ALL
-        SELECT m.id, m."parentId", m.seq, p.used + CASE
+        SELECT m.*, p.used + CASE
             WHEN m.role = 'system' OR m.status IN ('interrupted', 'error') OR m.id = ANY($5::text[]) THEN 0
             ELSE coalesce((SELECT sum(char_length(x->>'text')) FROM jsonb_array_elements(m.parts) x), 0)
-          END, row_to_json(m)
+          END
         FROM "Message" m JOIN path p ON m.id = p."parentId"
         WHERE $3::bigint IS NULL OR p.used < $3::bigint
       )
-      SELECT seq, row AS m FROM path
+      SELECT ${messageSelect('path')} FROM path
       UNION ALL
-      SELECT x.seq, row_to_json(x) FROM "Message" x
+      SELECT ${messageSelect('x')} FROM "Message" x
       WHERE x.id = ANY($4::text[]) AND x."contextId" = $2 AND x.id <> ALL(ARRAY(SELECT id FROM path))
       ORDER BY seq`,
       [headMessageId, contextId, window ? window.budgetChars : null, window?.include ?? [], window?.skip ?? []],
     );
-    return rows.map((r) => toMessage(fromJsonRow(r.m)));
+    return rows.map(fromMessageRow);
   }
 }

@@ -106,3 +106,45 @@ export function fromJsonRow<T>(row: Record<string, unknown>): T {
   }
   return out as T;
 }
+
+/**
+ * The columns of a Message row in the shape that costs least to send and to
+ * read: its JSON columns as text (one JSON.parse each here, not a jsonb-to-json
+ * rendering there and a walk of it by the driver) and `createdAt` as epoch
+ * milliseconds (a `timestamp` is UTC; epoch of a zoneless value ignores zones).
+ * Read with `fromMessageRow`. On a page of 200 replies this is about half the
+ * time of `row_to_json` (npm run bench -- curves).
+ */
+export const messageSelect = (alias: string) =>
+  ['id', 'contextId', 'branchId', 'parentId', 'seq', 'role', 'status', 'runId', 'clientMessageId'].map((c) => `${alias}."${c}"`).join(', ') +
+  `, ${alias}.parts::text AS parts, ${alias}.attempts::text AS attempts, (extract(epoch FROM ${alias}."createdAt") * 1000)::float8 AS "createdAt"`;
+
+export interface MessageRow {
+  id: string;
+  contextId: string;
+  branchId: string;
+  parentId: string | null;
+  seq: number;
+  role: string;
+  status: string;
+  runId: string | null;
+  clientMessageId: string | null;
+  parts: string;
+  attempts: string;
+  createdAt: number;
+}
+
+export const fromMessageRow = (row: MessageRow): MessageRecord => ({
+  id: row.id,
+  contextId: row.contextId,
+  branchId: row.branchId,
+  parentId: row.parentId,
+  seq: row.seq,
+  role: row.role as MessageRecord['role'],
+  parts: JSON.parse(row.parts) as MessagePart[],
+  status: row.status as MessageRecord['status'],
+  runId: row.runId,
+  clientMessageId: row.clientMessageId,
+  attempts: JSON.parse(row.attempts) as MessageRecord['attempts'],
+  createdAt: new Date(row.createdAt),
+});

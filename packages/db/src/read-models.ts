@@ -2,7 +2,7 @@ import type { ContextEvent, ContextRecord, MessageRecord, RunRecord, ToolCallRec
 import type pg from 'pg';
 import { readEvents } from './event-log.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
-import { fromJsonRow, toBranch, toContext, toEvent, toMessage, toRun, toToolCall } from './mappers.ts';
+import { fromJsonRow, fromMessageRow, messageSelect, toBranch, toContext, toEvent, toMessage, toRun, toToolCall, type MessageRow } from './mappers.ts';
 
 /** Read-only queries behind the API's list/get procedures. Writes go through the repository only. */
 export class ReadModels {
@@ -41,14 +41,25 @@ export class ReadModels {
     return rows.map((row) => map(fromJsonRow<R>(row.r)));
   }
 
+  /** Messages selected with `messageSelect`. */
+  private async messageRows(sql: string, params: unknown[]): Promise<MessageRecord[]> {
+    const { rows } = await this.pool.query<MessageRow>(sql, params);
+    return rows.map(fromMessageRow);
+  }
+
   /**
    * The messages of a branch in order: the path from its head to the root,
    * paginated backwards from `beforeSeq` (newest page first, each page in
-   * order), then, on the newest page, its queued questions. A page is
-   * walked one primary-key lookup per message, from the head or from the
-   * parent of the message at `beforeSeq` (seq grows along a path:
-   * a parent always exists before its child), so its cost is the page's size,
-   * not the chat's length.
+   * order), then, on the newest page, its queued questions (off the path
+   * until their run starts), in one round trip.
+   *
+   * A page is walked one primary-key lookup per message, from the head or
+   * from the parent of the message at `beforeSeq` (seq grows along a path:
+   * a parent always exists before its child), so its cost is the page's size
+   * whatever the chat's length or the planner's estimates. (Range reads of
+   * the branch's lineage segments would be cheaper per row, but their
+   * lateral form hides the branch from the planner, which then estimates an
+   * average branch and may read the whole of a long one.)
    */
   async branchMessages(
     contextId: string,
@@ -56,46 +67,35 @@ export class ReadModels {
     limit: number,
     beforeSeq?: number,
   ): Promise<{ items: MessageRecord[]; nextCursor: number | null }> {
-    // The newest page ends with the questions still waiting for their turn (off the path until their run starts).
-    const [queued, page] = await Promise.all([
-      branch && beforeSeq === undefined ? this.queuedMessages(contextId, branch.id) : [],
-      this.pathPage(contextId, branch?.headMessageId ?? null, limit, beforeSeq),
-    ]);
-    return { items: [...page.items, ...queued], nextCursor: page.nextCursor };
-  }
-
-  /** A branch's queued questions, in the order they were sent: a partial-index read. */
-  private async queuedMessages(contextId: string, branchId: string): Promise<MessageRecord[]> {
-    const sql = `SELECT row_to_json(m) AS r FROM "Message" m WHERE "contextId" = $1 AND "branchId" = $2 AND status = 'queued' ORDER BY seq`;
-    return this.jsonRows(sql, [contextId, branchId], toMessage);
-  }
-
-  private async pathPage(contextId: string, headMessageId: string | null, limit: number, beforeSeq?: number) {
-    if (!headMessageId) return { items: [] as MessageRecord[], nextCursor: null as number | null };
-    const start =
-      beforeSeq === undefined
-        ? { id: headMessageId }
-        : await this.pool
-            .query<{ parentId: string | null }>(`SELECT "parentId" FROM "Message" WHERE "contextId" = $1 AND seq = $2`, [contextId, beforeSeq])
-            .then(({ rows: [m] }) => (m ? { id: m.parentId } : null));
-    // A cursor that is no message of the context: the whole walk, filtered (what a cursor from a page returns never needs).
-    const from = start ? start.id : headMessageId;
-    if (!from) return { items: [] as MessageRecord[], nextCursor: null as number | null };
-    // Each step reads its message by primary key and keeps the row, so nothing is read twice.
+    if (!branch) return { items: [], nextCursor: null };
+    // A cursor that is no message of the context walks from the head, filtered (a page's cursor never needs it).
     const sql = `
-      WITH RECURSIVE path(id, "parentId", seq, depth, row) AS (
-        SELECT id, "parentId", seq, 1, row_to_json(h) FROM "Message" h WHERE id = $1 AND "contextId" = $2
+      WITH RECURSIVE cursor AS (
+        SELECT "parentId" AS id FROM "Message" WHERE "contextId" = $1 AND seq = $4::int
+      ), start AS (
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM cursor) THEN (SELECT id FROM cursor) ELSE $3::text END AS id,
+          $4::int IS NULL OR EXISTS (SELECT 1 FROM cursor) AS bounded
+      ), path AS (
+        SELECT h.*, 1 AS depth FROM "Message" h, start WHERE h.id = start.id AND h."contextId" = $1
         UNION ALL
-        SELECT m.id, m."parentId", m.seq, p.depth + 1, row_to_json(m) FROM "Message" m JOIN path p ON m.id = p."parentId"
-        WHERE $3::int IS NULL OR p.depth < $4::int
+        SELECT m.*, p.depth + 1 FROM "Message" m JOIN path p ON m.id = p."parentId"
+        WHERE NOT (SELECT bounded FROM start) OR p.depth < $5::int
+      ), page AS (
+        SELECT * FROM path WHERE $4::int IS NULL OR seq < $4::int ORDER BY seq DESC LIMIT $5::int
       )
-      SELECT row AS r FROM path
-      WHERE $5::int IS NULL OR seq < $5::int
-      ORDER BY seq DESC
-      LIMIT $4::int`;
-    const newestFirst = await this.jsonRows(sql, [from, contextId, start ? limit + 1 : null, limit + 1, beforeSeq ?? null], toMessage);
+      SELECT false AS queued, ${messageSelect('page')} FROM page
+      UNION ALL
+      SELECT true, ${messageSelect('q')} FROM "Message" q
+      WHERE $4::int IS NULL AND q."contextId" = $1 AND q."branchId" = $2 AND q.status = 'queued'`;
+    const params = [contextId, branch.id, branch.headMessageId, beforeSeq ?? null, limit + 1];
+    const { rows } = await this.pool.query<MessageRow & { queued: boolean }>(sql, params);
+    const newestFirst: MessageRecord[] = [];
+    const queued: MessageRecord[] = [];
+    for (const row of rows) (row.queued ? queued : newestFirst).push(fromMessageRow(row));
+    newestFirst.sort((x, y) => y.seq - x.seq);
     const items = newestFirst.slice(0, limit).reverse();
-    return { items, nextCursor: newestFirst.length > limit ? (items[0]?.seq ?? null) : null };
+    queued.sort((x, y) => x.seq - y.seq);
+    return { items: [...items, ...queued], nextCursor: newestFirst.length > limit ? (items[0]?.seq ?? null) : null };
   }
 
   async runs(contextId: string, status?: string, limit = 50): Promise<RunRecord[]> {
@@ -106,10 +106,10 @@ export class ReadModels {
 
   /** The replies of the context's active run still streaming (index lookups: Context by id, Message by runId). */
   async streamingMessages(contextId: string): Promise<MessageRecord[]> {
-    const sql = `SELECT row_to_json(m) AS r FROM "Context" c JOIN "Message" m ON m."runId" = c."activeRunId"
+    const sql = `SELECT ${messageSelect('m')} FROM "Context" c JOIN "Message" m ON m."runId" = c."activeRunId"
       WHERE c.id = $1 AND m."contextId" = $1 AND m.status = 'streaming'
       ORDER BY m.seq`;
-    return this.jsonRows(sql, [contextId], toMessage);
+    return this.messageRows(sql, [contextId]);
   }
 
   async run(runId: string): Promise<RunRecord | null> {
