@@ -322,7 +322,7 @@ async function main() {
     console.log(
       `${HTTP ? 'Reads through the typed client over HTTP (turns in process)' : 'In-process caller (no HTTP)'}, medians of ${READS} reads and ${TURNS} turns per size after a warm-up, sizes interleaved. ` +
         `Turn: sendMessage until its run.completed reaches an event-bus subscriber (local model, 0 ms/token); sendMessage: its accept. ` +
-        `context.get returns the latest 200 messages, so at 10 it returns 10. Columns: prior messages in the chat.\n`,
+        `context.get returns the latest 50 messages, so at 10 it returns 10. Columns: prior messages in the chat.\n`,
     );
     console.log(alone.text);
     if (crowded) console.log(`\n${crowded.text}`);

@@ -1,9 +1,9 @@
 import { initTRPC } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError, z } from 'zod';
 import { assertSameOrigin, resolveIdentity, type Identity } from './auth/identity.ts';
 import { AppError, toTRPCError } from './errors.ts';
 import type { Services } from './services.ts';
+import { transformer } from './transformer.ts';
 
 /**
  * The one place where tRPC is initialised.
@@ -31,7 +31,7 @@ export interface AuthedContext extends TRPCContext {
  * BAD_REQUEST with `appCode: 'INVALID_INPUT'` and the flattened issues.
  */
 const t = initTRPC.context<TRPCContext>().create({
-  transformer: superjson,
+  transformer,
   sse: {
     ping: { enabled: true, intervalMs: 10_000 },
     client: { reconnectAfterInactivityMs: 25_000 },

@@ -1,6 +1,6 @@
 import type { ContextEvent, ContextRecord, MessageRecord, RunRecord, ToolCallRecord } from '@chat/core';
 import type pg from 'pg';
-import { readEvents } from './event-log.ts';
+import { readEvents, readRunEvents } from './event-log.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { fromJsonRow, fromMessageRow, messageSelect, toBranch, toContext, toEvent, toMessage, toRun, toToolCall, type MessageRow } from './mappers.ts';
 
@@ -11,9 +11,10 @@ export class ReadModels {
     private readonly pool: pg.Pool,
   ) {}
 
+  /** Every procedure on a context reads it first (its owner): through the pool, like the reads below. */
   async context(contextId: string): Promise<ContextRecord | null> {
-    const row = await this.prisma.context.findUnique({ where: { id: contextId } });
-    return row && !row.deletedAt ? toContext(row) : null;
+    const [row] = await this.jsonRows(`SELECT row_to_json(c) AS r FROM "Context" c WHERE id = $1 AND "deletedAt" IS NULL`, [contextId], toContext);
+    return row ?? null;
   }
 
   /** Newest first, keyset-paginated by (updatedAt, id). */
@@ -113,8 +114,8 @@ export class ReadModels {
   }
 
   async run(runId: string): Promise<RunRecord | null> {
-    const row = await this.prisma.run.findUnique({ where: { id: runId } });
-    return row ? toRun(row) : null;
+    const [row] = await this.jsonRows(`SELECT row_to_json(r) AS r FROM "Run" r WHERE id = $1`, [runId], toRun);
+    return row ?? null;
   }
 
   async toolCalls(runIds: string[]): Promise<ToolCallRecord[]> {
@@ -129,8 +130,7 @@ export class ReadModels {
 
   /** Events about a run (its own and those of its messages and tool calls): an index range read by runId. */
   async runEvents(contextId: string, runId: string): Promise<ContextEvent[]> {
-    const rows = await this.prisma.event.findMany({ where: { runId, contextId }, orderBy: { seq: 'asc' } });
-    return rows.map(toEvent);
+    return readRunEvents(this.pool, contextId, runId);
   }
 
   async allEvents(contextId: string): Promise<ContextEvent[]> {

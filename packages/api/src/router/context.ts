@@ -6,6 +6,12 @@ import { contextRef, id, idempotencyKey, model, seq, text } from './inputs.ts';
 import { ownedAggregate, ownedContext } from './owner.ts';
 
 const mode = z.enum(['chat', 'agent']);
+/**
+ * The messages context.get opens a chat with: its latest page (then `messagesCursor`
+ * and context.messages for earlier ones). More than a screen holds, and small
+ * enough that opening a long chat costs about what opening a short one does.
+ */
+export const FIRST_PAGE = 50;
 const busyPolicy = z.enum(['queue', 'reject']);
 
 export const contextRouter = router({
@@ -43,7 +49,7 @@ export const contextRouter = router({
     const branches = await reads.branches(context.id);
     const branch = branches.find((b) => b.id === context.activeBranchId) ?? null;
     const [messages, [latestRun]] = await Promise.all([
-      reads.branchMessages(context.id, branch, 200),
+      reads.branchMessages(context.id, branch, FIRST_PAGE),
       reads.runs(context.id, undefined, 1),
     ]);
     const toolCalls = await reads.toolCalls(
