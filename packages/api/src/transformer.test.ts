@@ -40,6 +40,9 @@ describe('serializeOutput (the answers in superjson format, faster)', () => {
     });
     expect(roundTrip(answer)).toStrictEqual(answer);
     expect(serializeOutput({ a: 1, b: ['x'] })).toEqual({ json: { a: 1, b: ['x'] } });
+    // eslint-disable-next-line no-sparse-arrays
+    const holes = { h: [, 1, undefined] };
+    expect(roundTrip(holes)).toStrictEqual(viaSuperjson(holes));
   });
 
   it('what it does not handle goes to superjson whole: Maps, Sets, BigInts, NaN, -0, class instances, cycles, roots that are no object', () => {

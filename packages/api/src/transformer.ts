@@ -59,7 +59,8 @@ export function serializeOutput(value: unknown): Encoded {
         let out: unknown;
         if (Array.isArray(v)) {
           const arr = new Array<unknown>(v.length);
-          for (let i = 0; i < v.length; i++) arr[i] = walk(v[i], prefix + i);
+          // A hole stays a hole (JSON null), as superjson leaves it.
+          for (let i = 0; i < v.length; i++) if (i in v) arr[i] = walk(v[i], prefix + i);
           out = arr;
         } else {
           if (!isPlainObject(v)) throw unsupported;
