@@ -8,6 +8,7 @@ import { sql } from '../support/sql.ts';
 import { startServer, waitFor, waitIdle, type TestServer } from '../support/server.ts';
 import { subscribe } from '../support/subscribe.ts';
 import { verifyReplay } from '../support/verify-replay.ts';
+import { FIRST_PAGE } from '../../packages/api/src/router/context.ts';
 
 /**
  * Load over real HTTP against a real server (issue 8): many clients writing to
@@ -225,7 +226,7 @@ async function audit(databaseUrl: string, client: ChatClient, contextId: string,
   // Every reader agrees.
   const ids = (ms: { id: string; status: string }[]) => ms.map((m) => `${m.id}:${m.status}`);
   if (JSON.stringify(ids(detail.messages)) !== JSON.stringify(ids(transcript.slice(-detail.messages.length)))) problems.push('context.get messages differ from the paged transcript');
-  if (detail.messages.length !== Math.min(transcript.length, 200)) problems.push(`context.get has ${detail.messages.length} messages of ${transcript.length}`);
+  if (detail.messages.length !== Math.min(transcript.length, FIRST_PAGE)) problems.push(`context.get has ${detail.messages.length} messages of ${transcript.length}`);
   if (detail.latestRun?.id !== runs[0]?.id) problems.push('context.get latestRun is not run.list[0]');
   if (detail.state.state.type !== state.state.type) problems.push('context.get state differs from context.state');
   const transcriptRuns = new Set(transcript.flatMap((m) => (m.role === 'assistant' && m.runId ? [m.runId] : [])));
