@@ -134,17 +134,6 @@ export interface MessageRow {
   createdAt: number;
 }
 
-export const fromMessageRow = (row: MessageRow): MessageRecord => ({
-  id: row.id,
-  contextId: row.contextId,
-  branchId: row.branchId,
-  parentId: row.parentId,
-  seq: row.seq,
-  role: row.role as MessageRecord['role'],
-  parts: JSON.parse(row.parts) as MessagePart[],
-  status: row.status as MessageRecord['status'],
-  runId: row.runId,
-  clientMessageId: row.clientMessageId,
-  attempts: JSON.parse(row.attempts) as MessageRecord['attempts'],
-  createdAt: new Date(row.createdAt),
-});
+/** A `messageSelect` row as a record: its text columns decoded, then the same mapping as a Prisma row. */
+export const fromMessageRow = (row: MessageRow): MessageRecord =>
+  toMessage({ ...row, parts: JSON.parse(row.parts), attempts: JSON.parse(row.attempts), createdAt: new Date(row.createdAt) } as unknown as Message);
