@@ -50,19 +50,20 @@ function walk(view: ContextView, headMessageId: string | null): string[] {
  * every branch's parent chain, in order, whole and page by page, then its queue.
  */
 async function expectPagesFollowTheParentChain(contextId: string, view: ContextView) {
+  const tree = await reads.branchTree(contextId);
   for (const branch of view.branches.values()) {
     const path = walk(view, branch.headMessageId);
     const queued = [...view.messages.values()].filter((m) => m.branchId === branch.id && m.status === 'queued').sort((a, b) => a.seq - b.seq).map((m) => m.id);
-    const whole = await reads.branchMessages(contextId, branch, 10_000);
+    const whole = await reads.branchMessages(contextId, tree, branch.id, 10_000);
     expect(whole.items.map((m) => m.id), `branch ${branch.id}`).toEqual([...path, ...queued]);
     expect(whole.nextCursor).toBeNull();
     const paged: string[] = [];
-    let page = await reads.branchMessages(contextId, branch, 2);
+    let page = await reads.branchMessages(contextId, tree, branch.id, 2);
     const newestQueued = page.items.filter((m) => m.status === 'queued').map((m) => m.id);
     expect(newestQueued).toEqual(queued);
     paged.unshift(...page.items.filter((m) => m.status !== 'queued').map((m) => m.id));
     while (page.nextCursor !== null) {
-      page = await reads.branchMessages(contextId, branch, 2, page.nextCursor);
+      page = await reads.branchMessages(contextId, tree, branch.id, 2, page.nextCursor);
       paged.unshift(...page.items.map((m) => m.id));
     }
     expect(paged, `branch ${branch.id}, pages of 2`).toEqual(path);
@@ -108,4 +109,39 @@ describe('rebuild(events) equals the rows stored through the Prisma repository',
       { numRuns: 40 },
     );
   }, 240_000);
+
+  it('pages a lineage deeper than one round trip of segments (a reply regenerated after each new question)', async () => {
+    let n = 0;
+    const next = () => `deep${++n}`;
+    const contextId = 'ctx-prop-deep';
+    // One aggregate saved after every action (as a writer reuses its own): it holds every row, so the
+    // regenerate finds the newest reply.
+    const aggregate = ContextAggregate.create(
+      { id: contextId, ownerId: 'property-owner', title: 't', model: 'local:scripted', mode: 'chat', systemPrompt: null, busyPolicy: 'queue', mainBranchId: next() },
+      clock,
+    );
+    await repo.save(aggregate);
+    const turn: Parameters<typeof apply>[1][] = [
+      { type: 'send', text: 'q', edit: false },
+      { type: 'claim' },
+      { type: 'reply' },
+      { type: 'complete', tools: [] },
+    ];
+    // Each round forks a new branch at the newest reply, below the question asked on the previous branch.
+    for (let round = 0; round < 40; round++) {
+      for (const act of [...turn, { type: 'regenerate' as const }, { type: 'claim' as const }, { type: 'reply' as const }, { type: 'complete' as const, tools: [] }]) {
+        t += 1000;
+        apply(aggregate, act, next, clock());
+        await repo.save(aggregate);
+      }
+    }
+    const stored = await storedView(contextId);
+    expect(stored.branches.size).toBe(41);
+    const tree = await reads.branchTree(contextId);
+    const active = stored.context.activeBranchId!;
+    const { segmentsOf } = await import('../../packages/db/src/branch-lineage.ts');
+    expect(segmentsOf(tree, active)).toHaveLength(41);
+    expect(walk(stored, stored.branches.get(active)!.headMessageId)).toHaveLength(80);
+    await expectPagesFollowTheParentChain(contextId, stored);
+  }, 120_000);
 });

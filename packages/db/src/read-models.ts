@@ -1,8 +1,12 @@
-import type { ContextEvent, ContextRecord, MessageRecord, RunRecord, ToolCallRecord } from '@chat/core';
+import type { BranchRecord, ContextEvent, ContextRecord, MessageRecord, RunRecord, ToolCallRecord } from '@chat/core';
 import type pg from 'pg';
+import { segmentsOf, type BranchTree } from './branch-lineage.ts';
 import { readEvents, readRunEvents } from './event-log.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { fromJsonRow, fromMessageRow, messageSelect, toBranch, toContext, toEvent, toMessage, toRun, toToolCall, type MessageRow } from './mappers.ts';
+
+/** Lineage segments read per round trip by `branchMessages` (each is one subquery). */
+const SEGMENTS_PER_QUERY = 16;
 
 /** Read-only queries behind the API's list/get procedures. Writes go through the repository only. */
 export class ReadModels {
@@ -32,8 +36,23 @@ export class ReadModels {
   // The reads behind context.get and context.messages send their SQL through the pool: Prisma's query
   // compiler costs more CPU per call than the database spends on these index reads (npm run bench -- curves).
 
-  async branches(contextId: string) {
-    return this.jsonRows(`SELECT row_to_json(b) AS r FROM "Branch" b WHERE "contextId" = $1 ORDER BY "createdAt"`, [contextId], toBranch);
+  async branches(contextId: string): Promise<BranchRecord[]> {
+    return (await this.branchTree(contextId)).branches;
+  }
+
+  /** The branches with their fork points (each branch's first new message follows one message of another). */
+  async branchTree(contextId: string): Promise<BranchTree> {
+    const { rows } = await this.pool.query<{ r: Record<string, unknown>; forkBranchId: string | null; forkSeq: number | null }>(
+      `SELECT row_to_json(b) AS r, fp."branchId" AS "forkBranchId", fp.seq AS "forkSeq"
+       FROM "Branch" b
+       LEFT JOIN "Message" fm ON fm.id = b."forkedFromMessageId"
+       LEFT JOIN "Message" fp ON fp.id = fm."parentId"
+       WHERE b."contextId" = $1 ORDER BY b."createdAt"`,
+      [contextId],
+    );
+    const branches = rows.map((row) => toBranch(fromJsonRow(row.r)));
+    const forkPoints = new Map(rows.map((row, i) => [branches[i]!.id, row.forkBranchId === null ? null : { branchId: row.forkBranchId, seq: row.forkSeq! }]));
+    return { branches, forkPoints };
   }
 
   /** Rows selected as `row_to_json(...) AS r`, typed like Prisma's. */
@@ -49,51 +68,50 @@ export class ReadModels {
   }
 
   /**
-   * The messages of a branch in order: the path from its head to the root,
-   * paginated backwards from `beforeSeq` (newest page first, each page in
-   * order), then, on the newest page, its queued questions (off the path
-   * until their run starts), in one round trip.
+   * The messages of a branch in order, paginated backwards from `beforeSeq`
+   * (newest page first, each page in order), then, on the newest page, its
+   * queued questions (off the path until their run starts).
    *
-   * A page is walked one primary-key lookup per message, from the head or
-   * from the parent of the message at `beforeSeq` (seq grows along a path:
-   * a parent always exists before its child), so its cost is the page's size
-   * whatever the chat's length or the planner's estimates. (Range reads of
-   * the branch's lineage segments would be cheaper per row, but their
-   * lateral form hides the branch from the planner, which then estimates an
-   * average branch and may read the whole of a long one.)
+   * Read as its lineage segments (branch-lineage.ts): one index range scan
+   * per segment, newest first, each stopped at the page's size, so a page
+   * costs its size (plus one index probe per segment) whatever the chat's
+   * length. Each segment is its own subquery with its branch as a parameter:
+   * the planner sees which branch it reads (a lateral join over the segments
+   * would hide it and plan for an average branch). Segments go
+   * `SEGMENTS_PER_QUERY` to a round trip; a deep lineage (a reply regenerated
+   * over and over) takes another trip only when the page is not full yet.
    */
   async branchMessages(
     contextId: string,
-    branch: { id: string; headMessageId: string | null } | null,
+    tree: BranchTree,
+    branchId: string | null,
     limit: number,
     beforeSeq?: number,
   ): Promise<{ items: MessageRecord[]; nextCursor: number | null }> {
-    if (!branch) return { items: [], nextCursor: null };
-    // A cursor that is no message of the context walks from the head, filtered (a page's cursor never needs it).
-    const sql = `
-      WITH RECURSIVE cursor AS (
-        SELECT "parentId" AS id FROM "Message" WHERE "contextId" = $1 AND seq = $4::int
-      ), start AS (
-        SELECT CASE WHEN EXISTS (SELECT 1 FROM cursor) THEN (SELECT id FROM cursor) ELSE $3::text END AS id,
-          $4::int IS NULL OR EXISTS (SELECT 1 FROM cursor) AS bounded
-      ), path AS (
-        SELECT h.*, 1 AS depth FROM "Message" h, start WHERE h.id = start.id AND h."contextId" = $1
-        UNION ALL
-        SELECT m.*, p.depth + 1 FROM "Message" m JOIN path p ON m.id = p."parentId"
-        WHERE NOT (SELECT bounded FROM start) OR p.depth < $5::int
-      ), page AS (
-        SELECT * FROM path WHERE $4::int IS NULL OR seq < $4::int ORDER BY seq DESC LIMIT $5::int
-      )
-      SELECT false AS queued, ${messageSelect('page')} FROM page
-      UNION ALL
-      SELECT true, ${messageSelect('q')} FROM "Message" q
-      WHERE $4::int IS NULL AND q."contextId" = $1 AND q."branchId" = $2 AND q.status = 'queued'`;
-    const params = [contextId, branch.id, branch.headMessageId, beforeSeq ?? null, limit + 1];
-    const { rows } = await this.pool.query<MessageRow & { queued: boolean }>(sql, params);
+    if (!branchId || !tree.branches.some((b) => b.id === branchId)) return { items: [], nextCursor: null };
+    const segments = segmentsOf(tree, branchId).filter((s) => beforeSeq === undefined || s.minSeq === null || s.minSeq + 1 < beforeSeq);
     const newestFirst: MessageRecord[] = [];
     const queued: MessageRecord[] = [];
-    for (const row of rows) (row.queued ? queued : newestFirst).push(fromMessageRow(row));
-    newestFirst.sort((x, y) => y.seq - x.seq);
+    const firstPage = beforeSeq === undefined;
+    for (let i = 0; i === 0 || (i < segments.length && newestFirst.length <= limit); i += SEGMENTS_PER_QUERY) {
+      const params: unknown[] = [contextId, beforeSeq ?? null, limit + 1 - newestFirst.length];
+      const p = (value: unknown) => `$${params.push(value)}`;
+      const parts = segments.slice(i, i + SEGMENTS_PER_QUERY).map(
+        (s) => `(SELECT false AS queued, ${messageSelect('m')} FROM "Message" m
+          WHERE m."contextId" = $1 AND m."branchId" = ${p(s.branchId)} AND m.status <> 'queued'
+            ${s.maxSeq === null ? '' : `AND m.seq <= ${p(s.maxSeq)}::int`} ${s.minSeq === null ? '' : `AND m.seq > ${p(s.minSeq)}::int`}
+            AND ($2::int IS NULL OR m.seq < $2::int)
+          ORDER BY m.seq DESC LIMIT $3::int)`,
+      );
+      if (i === 0 && firstPage) {
+        parts.push(`(SELECT true, ${messageSelect('q')} FROM "Message" q WHERE q."contextId" = $1 AND q."branchId" = ${p(branchId)} AND q.status = 'queued')`);
+      }
+      if (parts.length === 0) break;
+      const { rows } = await this.pool.query<MessageRow & { queued: boolean }>(parts.join('\nUNION ALL\n'), params);
+      const page: MessageRecord[] = [];
+      for (const row of rows) (row.queued ? queued : page).push(fromMessageRow(row));
+      newestFirst.push(...page.sort((x, y) => y.seq - x.seq));
+    }
     const items = newestFirst.slice(0, limit).reverse();
     queued.sort((x, y) => x.seq - y.seq);
     return { items: [...items, ...queued], nextCursor: newestFirst.length > limit ? (items[0]?.seq ?? null) : null };

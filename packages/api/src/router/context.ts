@@ -46,10 +46,11 @@ export const contextRouter = router({
     const aggregate = await ownedAggregate(ctx, input.contextId);
     const { reads } = ctx.services;
     const context = aggregate.context;
-    const branches = await reads.branches(context.id);
+    const tree = await reads.branchTree(context.id);
+    const { branches } = tree;
     const branch = branches.find((b) => b.id === context.activeBranchId) ?? null;
     const [messages, [latestRun]] = await Promise.all([
-      reads.branchMessages(context.id, branch, FIRST_PAGE),
+      reads.branchMessages(context.id, tree, branch?.id ?? null, FIRST_PAGE),
       reads.runs(context.id, undefined, 1),
     ]);
     const toolCalls = await reads.toolCalls(
@@ -81,11 +82,10 @@ export const contextRouter = router({
     )
     .query(async ({ ctx, input }) => {
       const context = await ownedContext(ctx, input.contextId);
-      const branches = await ctx.services.reads.branches(context.id);
+      const tree = await ctx.services.reads.branchTree(context.id);
       const branchId = input.branchId ?? context.activeBranchId;
-      const branch = branches.find((b) => b.id === branchId);
-      if (!branch) throw notFound('branch', String(branchId));
-      return ctx.services.reads.branchMessages(context.id, branch, input.limit, input.cursor);
+      if (!tree.branches.some((b) => b.id === branchId)) throw notFound('branch', String(branchId));
+      return ctx.services.reads.branchMessages(context.id, tree, branchId, input.limit, input.cursor);
     }),
 
   update: protectedProcedure
