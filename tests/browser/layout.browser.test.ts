@@ -216,10 +216,11 @@ describe.skipIf(!app.enabled)('the layout in Chromium', () => {
     const replyText = messages(page, 'assistant').first().getByTestId('message-text');
     expect(lightness(await replyText.evaluate((el) => getComputedStyle(el).color))).toBeGreaterThan(0.6);
     expect(lightness(await page.getByTestId('composer').evaluate((el) => getComputedStyle(el).color))).toBeGreaterThan(0.6);
-    // The code keeps its highlighting, in the dark theme's colours.
+    // The code keeps its highlighting, in the dark theme's colours (highlighted in the browser, after the
+    // text: under load, later than expect.poll's default second).
     const tokenColours = () =>
       replyText.locator('pre code span span').evaluateAll((spans) => [...new Set(spans.map((s) => getComputedStyle(s).color))]);
-    await expect.poll(async () => (await tokenColours()).length).toBeGreaterThanOrEqual(3);
+    await expect.poll(async () => (await tokenColours()).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     expect(await page.getByTestId('theme-toggle').getAttribute('aria-label')).toBe('Switch to light mode');
 
     await page.goto(url);
