@@ -2,7 +2,8 @@ import { ContextAggregate, diffViews, rebuild, type ContextView } from '@chat/co
 import { createPrismaClient, PrismaContextRepository, ReadModels } from '@chat/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { action, apply, transcriptOrderViolations } from '../../packages/core/src/testing/actions.ts';
+import { action, apply, transcriptOrderViolations, type Action } from '../../packages/core/src/testing/actions.ts';
+import { segmentsOf } from '../../packages/db/src/branch-lineage.ts';
 import { createTestDatabase } from '../support/database.ts';
 
 /**
@@ -121,15 +122,11 @@ describe('rebuild(events) equals the rows stored through the Prisma repository',
       clock,
     );
     await repo.save(aggregate);
-    const turn: Parameters<typeof apply>[1][] = [
-      { type: 'send', text: 'q', edit: false },
-      { type: 'claim' },
-      { type: 'reply' },
-      { type: 'complete', tools: [] },
-    ];
+    const answer: Action[] = [{ type: 'claim' }, { type: 'reply' }, { type: 'complete', tools: [] }];
+    const round: Action[] = [{ type: 'send', text: 'q', edit: false }, ...answer, { type: 'regenerate' }, ...answer];
     // Each round forks a new branch at the newest reply, below the question asked on the previous branch.
-    for (let round = 0; round < 40; round++) {
-      for (const act of [...turn, { type: 'regenerate' as const }, { type: 'claim' as const }, { type: 'reply' as const }, { type: 'complete' as const, tools: [] }]) {
+    for (let i = 0; i < 40; i++) {
+      for (const act of round) {
         t += 1000;
         apply(aggregate, act, next, clock());
         await repo.save(aggregate);
@@ -139,7 +136,6 @@ describe('rebuild(events) equals the rows stored through the Prisma repository',
     expect(stored.branches.size).toBe(41);
     const tree = await reads.branchTree(contextId);
     const active = stored.context.activeBranchId!;
-    const { segmentsOf } = await import('../../packages/db/src/branch-lineage.ts');
     expect(segmentsOf(tree, active)).toHaveLength(41);
     expect(walk(stored, stored.branches.get(active)!.headMessageId)).toHaveLength(80);
     await expectPagesFollowTheParentChain(contextId, stored);
