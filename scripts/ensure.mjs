@@ -2,7 +2,7 @@
 // stale, and generates the Prisma client when it is missing or older than the
 // schema. Plain Node with no dependencies, because it runs before `npm ci`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,4 +20,14 @@ const client = path.join(root, 'packages/db/src/generated/prisma/client.ts');
 if (mtime(client) < mtime(path.join(root, 'prisma/schema.prisma'))) {
   console.log('> generating the Prisma client');
   run(path.join(root, 'node_modules/.bin/prisma'), ['generate']);
+}
+
+// `--client`: also builds @chat/client (its dist/) when it is missing or older than its sources, for the scripts that import it (the bench).
+if (process.argv.includes('--client')) {
+  const src = path.join(root, 'packages/client/src');
+  const newest = Math.max(...readdirSync(src, { recursive: true }).map((f) => mtime(path.join(src, f))));
+  if (mtime(path.join(root, 'packages/client/dist/index.js')) < newest) {
+    console.log('> building @chat/client');
+    run('node', [path.join(root, 'packages/client/build.mjs')]);
+  }
 }
