@@ -13,7 +13,7 @@ import { createTestDatabase } from '../support/database.ts';
  * real PostgreSQL: after every saved action the rows read back equal
  * rebuild(events read back), the transcript is in order on every branch, and
  * the log's seqs have no gap; and the transcript reads return every branch's
- * parent chain, whole and in pages.
+ * parent chain, whole and in pages, as does the model's history read.
  */
 let db: ReturnType<typeof createPrismaClient>;
 let repo: PrismaContextRepository;
@@ -71,6 +71,36 @@ async function expectPagesFollowTheParentChain(contextId: string, view: ContextV
   }
 }
 
+/**
+ * The model's history read (repository.loadPath) is the parent chain
+ * from every message on a branch's path: whole, and with a window its newest part up to the budget.
+ */
+async function expectHistoryFollowsTheParentChain(contextId: string, view: ContextView) {
+  const heads = new Set<string>();
+  for (const branch of view.branches.values()) {
+    const path = walk(view, branch.headMessageId);
+    for (const id of path.slice(-2)) heads.add(id);
+  }
+  for (const head of heads) {
+    const path = walk(view, head);
+    expect((await repo.loadPath(contextId, head)).map((m) => m.id), `path to ${head}`).toEqual(path);
+    // A budget of one character: the head and the message before it (the one that crosses the budget),
+    // then on through the messages the model is not sent.
+    const seen = (id: string) => {
+      const m = view.messages.get(id)!;
+      return m.role === 'system' || m.status === 'interrupted' || m.status === 'error' ? 0 : m.parts.reduce((n, part) => n + ('text' in part ? [...String(part.text)].length : 0), 0);
+    };
+    const expected: string[] = [];
+    let used = 0;
+    for (let i = path.length - 1; i >= 0 && used < 1; i--) {
+      expected.unshift(path[i]!);
+      if (i < path.length - 1) used += seen(path[i]!);
+    }
+    const windowed = await repo.loadPath(contextId, head, { budgetChars: 1, include: [path[0]!], skip: [] });
+    expect(windowed.map((m) => m.id), `window of 1 to ${head}`).toEqual([...new Set([path[0]!, ...expected])]);
+  }
+}
+
 let contexts = 0;
 
 describe('rebuild(events) equals the rows stored through the Prisma repository', () => {
@@ -101,6 +131,7 @@ describe('rebuild(events) equals the rows stored through the Prisma repository',
           expect(diffViews(stored, rebuild(events)), JSON.stringify(act)).toEqual([]);
           expect(transcriptOrderViolations(stored)).toEqual([]);
           await expectPagesFollowTheParentChain(contextId, stored);
+          await expectHistoryFollowsTheParentChain(contextId, stored);
           expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
           const active = [...stored.runs.values()].filter((r) => r.status === 'processing' || r.status === 'awaiting_approval');
           expect(active.length).toBeLessThanOrEqual(1);
@@ -139,5 +170,6 @@ describe('rebuild(events) equals the rows stored through the Prisma repository',
     expect(segmentsOf(tree, active)).toHaveLength(41);
     expect(walk(stored, stored.branches.get(active)!.headMessageId)).toHaveLength(80);
     await expectPagesFollowTheParentChain(contextId, stored);
+    await expectHistoryFollowsTheParentChain(contextId, stored);
   }, 120_000);
 });
