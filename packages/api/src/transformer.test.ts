@@ -23,6 +23,8 @@ describe('serializeOutput (the answers in superjson format, faster)', () => {
       fc.property(fc.oneof(fc.array(value), fc.dictionary(key, value, { noNullPrototype: true })), (v) => {
         expect(roundTrip(v)).toStrictEqual(viaSuperjson(v));
         expect(roundTrip(v)).toStrictEqual(v);
+        // On the wire, superjson's own annotations (its json writes an undefined property as null, this one leaves it out: both decode to undefined).
+        expect(JSON.parse(JSON.stringify(serializeOutput(v))).meta).toEqual(JSON.parse(superjson.stringify(v)).meta);
       }),
       { numRuns: 500 },
     );
@@ -44,6 +46,25 @@ describe('serializeOutput (the answers in superjson format, faster)', () => {
     // eslint-disable-next-line no-sparse-arrays
     const holes = { h: [, 1, undefined] };
     expect(roundTrip(holes)).toStrictEqual(viaSuperjson(holes));
+  });
+
+  it('copies nothing: the answer is its own json, and serializing leaves it as it was', () => {
+    const answer = { items: [{ id: 'm', createdAt: new Date(7), parts: [{ type: 'text', text: 'a.b' }] }], next: undefined };
+    const before = structuredClone(answer);
+    const encoded = serializeOutput(answer);
+    expect(encoded.json).toBe(answer);
+    expect(answer).toStrictEqual(before);
+    expect(JSON.parse(JSON.stringify(encoded))).toEqual({ json: { items: [{ id: 'm', createdAt: new Date(7).toISOString(), parts: [{ type: 'text', text: 'a.b' }] }] }, meta: { values: { 'items.0.createdAt': ['Date'], next: ['undefined'] }, v: 1 } });
+  });
+
+  it('nesting deeper than it walks, and Date subclasses, go to superjson (same answer back)', () => {
+    let deep: Record<string, unknown> = { at: new Date(1) };
+    for (let i = 0; i < 300; i++) deep = { d: deep };
+    expect(serializeOutput(deep)).toEqual(superjson.serialize(deep));
+    expect(roundTrip(deep)).toStrictEqual(deep);
+    class Day extends Date {}
+    const withDay = { day: new Day(3) };
+    expect(serializeOutput(withDay)).toEqual(superjson.serialize(withDay));
   });
 
   it('what it does not handle goes to superjson whole: Maps, Sets, BigInts, NaN, -0, class instances, cycles, roots that are no object', () => {

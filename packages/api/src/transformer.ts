@@ -12,8 +12,11 @@ type Encoded = { json: unknown; meta?: { values: Record<string, Annotation>; v: 
 class Unsupported extends Error {}
 const unsupported = new Unsupported();
 
-const escapeKey = (key: string) => (key.includes('.') || key.includes('\\') ? key.replace(/\\/g, '\\\\').replace(/\./g, '\\.') : key);
+const escapeKey = (key: string | number) =>
+  typeof key === 'number' || !(key.includes('.') || key.includes('\\')) ? key : key.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Deeper than this is taken for a cycle (superjson's job); no answer of the API nests a tenth as deep. */
+const MAX_DEPTH = 200;
 
 const isPlainObject = (value: object) => {
   const proto = Object.getPrototypeOf(value) as unknown;
@@ -21,58 +24,63 @@ const isPlainObject = (value: object) => {
 };
 
 /**
- * superjson.serialize for JSON values, Dates and undefined in one pass: the
- * same `{ json, meta: { values, v: 1 } }` (a shared object is written at each
- * of its places, without superjson's identity note: the client gets equal
- * copies). Anything else is handed to superjson.serialize whole.
+ * superjson.serialize for JSON values, Dates and undefined: the same
+ * `{ json, meta: { values, v: 1 } }`, found in one walk that copies nothing.
+ * `json` is the value itself: JSON.stringify writes a Date as its
+ * toISOString() (what superjson puts there) and leaves out undefined
+ * properties (a hole or undefined in an array becomes null, as superjson's
+ * copy does); the walk only checks that nothing else is in it and notes
+ * where the Dates and undefineds are, building a path only for those. A
+ * shared object is written at each of its places, without superjson's
+ * identity note: the client gets equal copies. Anything else is handed to
+ * superjson.serialize whole.
  */
 export function serializeOutput(value: unknown): Encoded {
   if (value === null || typeof value !== 'object' || value instanceof Date) return superjson.serialize(value) as Encoded;
   const values: Record<string, Annotation> = {};
-  const ancestors = new Set<object>();
   let annotated = false;
+  // The keys from the root to the node being walked; superjson's path is them escaped and joined by dots.
+  const keys: (string | number)[] = [];
+  const note = (annotation: Annotation) => {
+    values[keys.map(escapeKey).join('.')] = annotation;
+    annotated = true;
+  };
 
-  // `path` is superjson's: the escaped keys joined by dots (so an empty key is an empty segment).
-  const walk = (v: unknown, path: string, root = false): unknown => {
+  const walk = (v: unknown): void => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
-        return v;
+        return;
       case 'number':
         if (!Number.isFinite(v) || Object.is(v, -0)) throw unsupported;
-        return v;
+        return;
       case 'undefined':
-        values[path] = ['undefined'];
-        annotated = true;
-        return undefined;
+        return note(['undefined']);
       case 'object': {
-        if (v === null) return null;
+        if (v === null) return;
         if (v instanceof Date) {
-          if (Number.isNaN(v.getTime())) throw unsupported;
-          values[path] = ['Date'];
-          annotated = true;
-          return v.toISOString();
+          if (Number.isNaN(v.getTime()) || Object.getPrototypeOf(v) !== Date.prototype) throw unsupported;
+          return note(['Date']);
         }
-        if (ancestors.has(v)) throw unsupported;
-        const prefix = root ? '' : `${path}.`;
-        ancestors.add(v);
-        let out: unknown;
+        if (keys.length >= MAX_DEPTH) throw unsupported;
+        const depth = keys.length;
         if (Array.isArray(v)) {
-          const arr = new Array<unknown>(v.length);
           // A hole stays a hole (JSON null), as superjson leaves it.
-          for (let i = 0; i < v.length; i++) if (i in v) arr[i] = walk(v[i], prefix + i);
-          out = arr;
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v)) continue;
+            keys[depth] = i;
+            walk(v[i]);
+          }
         } else {
           if (!isPlainObject(v)) throw unsupported;
-          const obj: Record<string, unknown> = {};
           for (const key of Object.keys(v)) {
             if (FORBIDDEN_KEYS.has(key)) throw unsupported;
-            obj[key] = walk((v as Record<string, unknown>)[key], prefix + escapeKey(key));
+            keys[depth] = key;
+            walk((v as Record<string, unknown>)[key]);
           }
-          out = obj;
         }
-        ancestors.delete(v);
-        return out;
+        keys.length = depth;
+        return;
       }
       default:
         throw unsupported;
@@ -80,8 +88,8 @@ export function serializeOutput(value: unknown): Encoded {
   };
 
   try {
-    const json = walk(value, '', true);
-    return annotated ? { json, meta: { values, v: 1 } } : { json };
+    walk(value);
+    return annotated ? { json: value, meta: { values, v: 1 } } : { json: value };
   } catch (error) {
     if (error === unsupported) return superjson.serialize(value) as Encoded;
     throw error;

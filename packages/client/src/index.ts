@@ -11,10 +11,11 @@ import {
 } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import type { EventSourceLike } from '@trpc/server/unstable-core-do-not-import';
-import superjson from 'superjson';
 import type { AppRouter, RouterInputs, RouterOutputs, StreamItem } from './router.ts';
+import { wireTransformer } from './wire.ts';
 
 export type { AppRouter, RouterInputs, RouterOutputs, StreamItem };
+export { wireTransformer };
 
 /** How the client retries a call the server could not take (SERVICE_BUSY) or that got no answer. */
 export interface RetryOptions {
@@ -74,7 +75,7 @@ export function createChatClient(opts: ChatClientOptions): ChatClient {
       condition: (op) => op.type === 'subscription',
       true: httpSubscriptionLink({
         url,
-        transformer: superjson,
+        transformer: wireTransformer,
         ...(EventSource ? { EventSource } : {}),
         eventSourceOptions: () =>
           ({
@@ -84,8 +85,8 @@ export function createChatClient(opts: ChatClientOptions): ChatClient {
       }),
       false:
         opts.batch === false
-          ? httpLink({ url, transformer: superjson, headers, fetch: fetchImpl })
-          : httpBatchLink({ url, transformer: superjson, headers, fetch: fetchImpl }),
+          ? httpLink({ url, transformer: wireTransformer, headers, fetch: fetchImpl })
+          : httpBatchLink({ url, transformer: wireTransformer, headers, fetch: fetchImpl }),
     }),
   ];
   const trpc = createTRPCClient<AppRouter>({ links });
