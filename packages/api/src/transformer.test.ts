@@ -48,13 +48,18 @@ describe('serializeOutput (the answers in superjson format, faster)', () => {
     expect(roundTrip(holes)).toStrictEqual(viaSuperjson(holes));
   });
 
-  it('copies nothing: the answer is its own json, and serializing leaves it as it was', () => {
-    const answer = { items: [{ id: 'm', createdAt: new Date(7), parts: [{ type: 'text', text: 'a.b' }] }], next: undefined };
+  it('copies only what leads to a Date, and leaves the answer as it was', () => {
+    const answer = { items: [{ id: 'm', createdAt: new Date(7), parts: [{ type: 'text', text: 'a.b' }] }], next: undefined, other: { n: 1 } };
     const before = structuredClone(answer);
     const encoded = serializeOutput(answer);
-    expect(encoded.json).toBe(answer);
+    const json = encoded.json as typeof answer;
+    expect(json).not.toBe(answer);
+    expect(json.items[0]!.parts).toBe(answer.items[0]!.parts);
+    expect(json.other).toBe(answer.other);
     expect(answer).toStrictEqual(before);
-    expect(JSON.parse(JSON.stringify(encoded))).toEqual({ json: { items: [{ id: 'm', createdAt: new Date(7).toISOString(), parts: [{ type: 'text', text: 'a.b' }] }] }, meta: { values: { 'items.0.createdAt': ['Date'], next: ['undefined'] }, v: 1 } });
+    const dateless = { items: [{ id: 'm' }] };
+    expect(serializeOutput(dateless).json).toBe(dateless);
+    expect(JSON.parse(JSON.stringify(encoded))).toEqual({ json: { items: [{ id: 'm', createdAt: new Date(7).toISOString(), parts: [{ type: 'text', text: 'a.b' }] }], other: { n: 1 } }, meta: { values: { 'items.0.createdAt': ['Date'], next: ['undefined'] }, v: 1 } });
   });
 
   it('nesting deeper than it walks, and Date subclasses, go to superjson (same answer back)', () => {

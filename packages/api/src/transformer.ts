@@ -25,14 +25,15 @@ const isPlainObject = (value: object) => {
 
 /**
  * superjson.serialize for JSON values, Dates and undefined: the same
- * `{ json, meta: { values, v: 1 } }`, found in one walk that copies nothing.
- * `json` is the value itself: JSON.stringify writes a Date as its
- * toISOString() (what superjson puts there) and leaves out undefined
- * properties (a hole or undefined in an array becomes null, as superjson's
- * copy does); the walk only checks that nothing else is in it and notes
- * where the Dates and undefineds are, building a path only for those. A
- * shared object is written at each of its places, without superjson's
- * identity note: the client gets equal copies. Anything else is handed to
+ * `{ json, meta: { values, v: 1 } }`, in one walk that copies only what leads
+ * to a Date: each Date becomes its ISO string (what superjson writes) in a
+ * shallow copy of its parents, and every other object of the answer is its
+ * own `json` (JSON.stringify leaves undefined properties out, and writes a
+ * hole or undefined in an array as null, as superjson's copy does). A path is
+ * built only for the Dates and undefineds noted. (Copying a message to set
+ * its date costs less than JSON.stringify calling a Date's toJSON.) A shared
+ * object is written at each of its places, without superjson's identity
+ * note: the client gets equal copies. Anything else is handed to
  * superjson.serialize whole.
  */
 export function serializeOutput(value: unknown): Encoded {
@@ -46,41 +47,53 @@ export function serializeOutput(value: unknown): Encoded {
     annotated = true;
   };
 
-  const walk = (v: unknown): void => {
+  /** `v` itself, or its copy with its Dates as ISO strings. */
+  const walk = (v: unknown): unknown => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
-        return;
+        return v;
       case 'number':
         if (!Number.isFinite(v) || Object.is(v, -0)) throw unsupported;
-        return;
+        return v;
       case 'undefined':
-        return note(['undefined']);
+        note(['undefined']);
+        return v;
       case 'object': {
-        if (v === null) return;
+        if (v === null) return v;
         if (v instanceof Date) {
           if (Number.isNaN(v.getTime()) || Object.getPrototypeOf(v) !== Date.prototype) throw unsupported;
-          return note(['Date']);
+          note(['Date']);
+          return v.toISOString();
         }
         if (keys.length >= MAX_DEPTH) throw unsupported;
         const depth = keys.length;
+        let copy: unknown[] | Record<string, unknown> | null = null;
         if (Array.isArray(v)) {
-          // A hole stays a hole (JSON null), as superjson leaves it.
+          let items: unknown[] | null = null;
+          // A hole stays a hole (JSON null), as superjson leaves it (slice keeps holes).
           for (let i = 0; i < v.length; i++) {
             if (!(i in v)) continue;
             keys[depth] = i;
-            walk(v[i]);
+            const item: unknown = v[i];
+            const out = walk(item);
+            if (out !== item) (items ??= v.slice())[i] = out;
           }
+          copy = items;
         } else {
           if (!isPlainObject(v)) throw unsupported;
+          let fields: Record<string, unknown> | null = null;
           for (const key of Object.keys(v)) {
             if (FORBIDDEN_KEYS.has(key)) throw unsupported;
             keys[depth] = key;
-            walk((v as Record<string, unknown>)[key]);
+            const item = (v as Record<string, unknown>)[key];
+            const out = walk(item);
+            if (out !== item) (fields ??= { ...v } as Record<string, unknown>)[key] = out;
           }
+          copy = fields;
         }
         keys.length = depth;
-        return;
+        return copy ?? v;
       }
       default:
         throw unsupported;
@@ -88,8 +101,8 @@ export function serializeOutput(value: unknown): Encoded {
   };
 
   try {
-    walk(value);
-    return annotated ? { json: value, meta: { values, v: 1 } } : { json: value };
+    const json = walk(value);
+    return annotated ? { json, meta: { values, v: 1 } } : { json };
   } catch (error) {
     if (error === unsupported) return superjson.serialize(value) as Encoded;
     throw error;
