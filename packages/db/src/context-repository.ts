@@ -97,6 +97,18 @@ function lockStatement(contextId: string, skipLocked: boolean, clientMessageIds:
   return `SELECT version${found} FROM "Context" WHERE id = ${id} AND "deletedAt" IS NULL FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`;
 }
 
+/**
+ * Whether the context's owner has fewer than `max` runs processing, counted
+ * under a transaction-scoped advisory lock per owner (so two instances
+ * claiming for one owner at once cannot both pass): two statements that
+ * travel with BEGIN and the row lock in one round trip, the owner read from
+ * the context row in SQL. The last one returns `room`.
+ */
+function ownerRoomStatements(contextId: string, max: number): string[] {
+  const owner = `(SELECT "ownerId" FROM "Context" WHERE id = ${pg.escapeLiteral(contextId)})`;
+  return [`SELECT pg_advisory_xact_lock(hashtext('runs-of-owner'), hashtext(${owner}))`, `SELECT (${RUNNING_OF_OWNER(owner)}) < ${Math.trunc(max)} AS room`];
+}
+
 const lockedRow = (result: pg.QueryResult<{ version: number; found?: boolean }>): Locked | null => {
   const row = result.rows[0];
   return row ? { version: row.version, clientMessageFound: row.found ?? false } : null;
@@ -216,18 +228,17 @@ export class PrismaContextRepository implements ContextRepository {
       let used: ContextAggregate | null = null;
       try {
         const lock = lockStatement(contextId, skipLocked, opts.load?.clientMessageIds);
-        const out = await this.inTransaction(lock, opts.budget, async (client, locked) => {
+        const room = opts.maxRunningPerOwner === undefined ? [] : ownerRoomStatements(contextId, opts.maxRunningPerOwner);
+        const out = await this.inTransaction([lock, ...room], opts.budget, async (client, locked, last) => {
           if (locked === null) {
             if (skipLocked) return null;
             throw notFound('context', contextId);
           }
+          if (room.length && !(last?.rows[0] as { room?: boolean } | undefined)?.room) return null;
           const reusable = [opts.current, this.latest.get(contextId)].find(
             (a): a is ContextAggregate => !!a && holds(a, locked.version, opts.load, locked.clientMessageFound),
           );
           const aggregate = (used = reusable ?? (await this.loadWith(client, contextId, opts.load)));
-          if (opts.maxRunningPerOwner !== undefined && !(await this.ownerHasRoom(client, aggregate.context.ownerId, opts.maxRunningPerOwner))) {
-            return null;
-          }
           const result = change(aggregate);
           const committed = await this.write(client, aggregate, opts.idempotency?.(result));
           return { aggregate, result, committed };
@@ -242,18 +253,6 @@ export class PrismaContextRepository implements ContextRepository {
         throw error;
       }
     });
-  }
-
-  /**
-   * Whether the owner has fewer than `max` runs processing: counted under a transaction-scoped
-   * advisory lock per owner, so two instances claiming for one owner at once cannot both pass.
-   */
-  private async ownerHasRoom(client: Queryable, ownerId: string, max: number): Promise<boolean> {
-    const owner = pg.escapeLiteral(ownerId);
-    const results = (await client.query(
-      `SELECT pg_advisory_xact_lock(hashtext('runs-of-owner'), hashtext(${owner})); ${RUNNING_OF_OWNER(owner)}`,
-    )) as unknown as pg.QueryResult<{ count: string }>[];
-    return Number(results[1]!.rows[0]!.count) < max;
   }
 
   private remember(aggregate: ContextAggregate) {
@@ -275,27 +274,32 @@ export class PrismaContextRepository implements ContextRepository {
   }
 
   /**
-   * BEGIN (with the budget's use and the lock statement, in one round trip),
-   * `fn`, COMMIT; ROLLBACK on any failure (an exhausted budget included).
+   * BEGIN (with the budget's use, the lock statement and the statements that
+   * follow it, in one round trip), `fn`, COMMIT; ROLLBACK on any failure (an
+   * exhausted budget included). `fn` gets the locked row and the result of
+   * the last of those statements.
    */
   private async inTransaction<T>(
-    lock: string | null,
+    statements: string | null | string[],
     budget: Budget | undefined,
-    fn: (client: pg.PoolClient, locked: Locked | null) => Promise<T>,
+    fn: (client: pg.PoolClient, locked: Locked | null, last: pg.QueryResult | undefined) => Promise<T>,
   ): Promise<T> {
+    const [lock, ...after] = statements === null ? [] : typeof statements === 'string' ? [statements] : statements;
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       let locked: Locked | null = null;
-      const first = ['BEGIN', ...(budget ? [budgetStatement(budget)] : []), ...(lock ? [lock] : [])];
+      let last: pg.QueryResult | undefined;
+      const first = ['BEGIN', ...(budget ? [budgetStatement(budget)] : []), ...(lock ? [lock, ...after] : [])];
       if (first.length > 1) {
         const results = (await client.query(first.join('; '))) as unknown as pg.QueryResult[];
         if (budget) assertWithinBudget(budget, results[1]!.rows[0] as { points: number; msLeft: string } | undefined);
-        if (lock) locked = lockedRow(results.at(-1) as pg.QueryResult<{ version: number; found?: boolean }>);
+        if (lock) locked = lockedRow(results[budget ? 2 : 1] as pg.QueryResult<{ version: number; found?: boolean }>);
+        last = results.at(-1);
       } else {
         await client.query('BEGIN');
       }
-      const result = await fn(client, locked);
+      const result = await fn(client, locked, last);
       await client.query('COMMIT');
       return result;
     } catch (error) {
