@@ -81,7 +81,9 @@ beforeAll(async () => {
   databaseUrl = withDatabase(admin, name);
   await migrateToOldApp(databaseUrl);
   await loadRows(databaseUrl);
-  server = await startServer({ databaseUrl });
+  // The fixture's rows keep the dates they were written with: its pending approval would have expired
+  // (APPROVAL_TIMEOUT_MS, a day) by the time this runs; expiry is not what this test is about.
+  server = await startServer({ databaseUrl, env: { APPROVAL_TIMEOUT_MS: String(100 * 365 * 24 * 60 * 60 * 1000) } });
   client = createChatClient({ url: server.url, token: fixture.token, batch: false, retry: false });
 }, 240_000);
 afterAll(async () => {
