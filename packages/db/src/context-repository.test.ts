@@ -259,7 +259,7 @@ describe('the model history window', () => {
     const full = await repo.loadPath(contextId, last.id);
     expect(full).toHaveLength(300);
     const run = { id: 'run_none', triggerMessageId: last.id };
-    // 20,000 takes more than the first chunk of rows.
+    // 20,000: a window of about 200 of the 300 messages.
     for (const budget of [50, 1000, 5000, 20_000]) {
       const window = await repo.loadPath(contextId, last.id, { budgetChars: budget, include: [full[10]!.id], skip: [] });
       // The newest messages up to the budget (plus the one that crossed it), and the included one.

@@ -207,7 +207,7 @@ export class PrismaContextRepository implements ContextRepository {
     if (!aggregate.isDirty && !extra.idempotency) return;
     // Lock first: the statement's inserts would otherwise collide with the winner's rows before the guard.
     const lock = aggregate.expectedVersion !== null && aggregate.isDirty ? lockStatement(aggregate.id, false) : null;
-    const committed = await this.inTransaction(lock, undefined, async (client, locked) => {
+    const committed = await this.inTransaction(lock ? [lock] : [], undefined, async (client, locked) => {
       if (lock && locked?.version !== aggregate.expectedVersion) throw new ConcurrencyError(aggregate.id, aggregate.expectedVersion ?? -1);
       return this.write(client, aggregate, extra.idempotency);
     });
@@ -274,23 +274,23 @@ export class PrismaContextRepository implements ContextRepository {
   }
 
   /**
-   * BEGIN (with the budget's use, the lock statement and the statements that
-   * follow it, in one round trip), `fn`, COMMIT; ROLLBACK on any failure (an
-   * exhausted budget included). `fn` gets the locked row and the result of
-   * the last of those statements.
+   * BEGIN (with the budget's use and `statements`, the lock statement first,
+   * in one round trip), `fn`, COMMIT; ROLLBACK on any failure (an exhausted
+   * budget included). `fn` gets the locked row and the result of the last of
+   * `statements`.
    */
   private async inTransaction<T>(
-    statements: string | null | string[],
+    statements: string[],
     budget: Budget | undefined,
     fn: (client: pg.PoolClient, locked: Locked | null, last: pg.QueryResult | undefined) => Promise<T>,
   ): Promise<T> {
-    const [lock, ...after] = statements === null ? [] : typeof statements === 'string' ? [statements] : statements;
+    const lock = statements[0];
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       let locked: Locked | null = null;
       let last: pg.QueryResult | undefined;
-      const first = ['BEGIN', ...(budget ? [budgetStatement(budget)] : []), ...(lock ? [lock, ...after] : [])];
+      const first = ['BEGIN', ...(budget ? [budgetStatement(budget)] : []), ...statements];
       if (first.length > 1) {
         const results = (await client.query(first.join('; '))) as unknown as pg.QueryResult[];
         if (budget) assertWithinBudget(budget, results[1]!.rows[0] as { points: number; msLeft: string } | undefined);
